@@ -39,7 +39,8 @@ int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const str
 		if ((r = lg_note_thread(&notes, &tn)))
 			goto nomem;
 	}
-	if ((r = lg_note_auxv(&notes, pi)) || (r = lg_note_file(&notes, &p->maps)))
+	if ((r = lg_note_auxv(&notes, pi)) || (r = lg_note_file(&notes, &p->maps)) ||
+	    (r = lg_arch_process_notes(&notes)))
 		goto nomem;
 	if ((r = lg_layout_tail(&p->layout, &notes, tail_off, &tail, &eh)))
 		goto nomem;

@@ -114,6 +114,39 @@ START_TEST(stop_and_release_running)
 }
 END_TEST
 
+START_TEST(xsave_layout_matches_xstate)
+{
+	/* The layout note must describe exactly the XSTATE the kernel hands
+	 * us: its last component ends where the regset ends. */
+	struct lg_tgroup g;
+	struct lg_error e = { 0 };
+	struct lg_buf notes = { 0 };
+	uint32_t h[3], rec[4], end = 576;
+	size_t off, i;
+
+	ck_assert_int_eq(lg_ptrace_stop_all(child, 0, &g, &e), 0);
+	ck_assert_int_eq(lg_ptrace_get_regs(&g.t[0], &e), 0);
+	ck_assert_int_eq(lg_arch_process_notes(&notes), 0);
+	if (notes.len) {
+		memcpy(h, notes.p, sizeof(h));
+		ck_assert_uint_eq(h[2], 0x205);
+		ck_assert_str_eq((char *)notes.p + 12, "LINUX");
+		ck_assert_uint_eq(h[1] % 16, 0);
+		for (i = 0, off = 12 + 8; i < h[1] / 16; i++, off += 16) {
+			memcpy(rec, notes.p + off, sizeof(rec));
+			ck_assert_uint_ge(rec[0], 2);
+			ck_assert_uint_ge(rec[2], 576);
+			if (rec[2] + rec[1] > end)
+				end = rec[2] + rec[1];
+		}
+		ck_assert_uint_eq(end, g.t[0].regsets[1].len);
+	}
+	lg_buf_free(&notes);
+	ck_assert_int_eq(lg_ptrace_release_all(&g, &e), 0);
+	lg_tgroup_free(&g);
+}
+END_TEST
+
 START_TEST(stopped_stays_stopped)
 {
 	struct lg_tgroup g;
@@ -193,6 +226,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("child");
 	tcase_add_checked_fixture(tc, start_child, stop_child);
 	tcase_add_test(tc, stop_and_release_running);
+	tcase_add_test(tc, xsave_layout_matches_xstate);
 	tcase_add_test(tc, stopped_stays_stopped);
 	tcase_add_test(tc, signal_during_stop_is_delivered);
 	tcase_add_test(tc, other_tracer_is_named);
