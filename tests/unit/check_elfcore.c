@@ -445,7 +445,9 @@ START_TEST(file_overwrite_punches)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void);
+
+Suite *unit_suite(void)
 {
 	Suite *s = suite_create("elfcore");
 	TCase *tc = tcase_create("filter");
@@ -467,14 +469,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, file_overwrite_punches);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -171,7 +171,9 @@ START_TEST(gone_process)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void);
+
+Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mem");
 	TCase *tc = tcase_create("child");
@@ -182,14 +184,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, gone_process);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -192,7 +192,9 @@ START_TEST(psargs_truncated_like_the_kernel)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void);
+
+Suite *unit_suite(void)
 {
 	Suite *s = suite_create("proc");
 	TCase *tc = tcase_create("maps");
@@ -205,14 +207,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, psargs_truncated_like_the_kernel);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -220,7 +220,9 @@ START_TEST(no_such_process)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void);
+
+Suite *unit_suite(void)
 {
 	Suite *s = suite_create("ptrace");
 	TCase *tc = tcase_create("child");
@@ -233,16 +235,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_such_process);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-	/* The child must be ours: Check's fork mode makes the test body a
-	 * child of the runner, and the fixture runs there too. */
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
