@@ -79,6 +79,9 @@ static const char *classify_missing(const struct lg_core *have, const struct lg_
 	if (!f)
 		f = lg_core_file_at(other, s);
 	*name = f ? f->name : "";
+	const struct lg_core_load *ol = lg_core_load_at(other, s);
+	if (ol && !ol->filesz && !(ol->flags & (PF_R | PF_W | PF_X)))
+		return "load.guard";
 	if (f && is_ldso(f->name))
 		return "load.ldso-cow";
 	if (f && f->offset == 0)
@@ -111,9 +114,9 @@ static void coverage_one(const struct lg_core *a, const struct ival *ra, size_t 
 			 const struct lg_core *b, const struct ival *rb, size_t nb,
 			 const char *la, const char *lb, struct lg_check_list *ck)
 {
-	struct cov_class cls[5];
-	static const char *const rows[5] = {
-		NULL, "load.ldso-cow", "load.elf-header", "load.file-private", "load.vvar",
+	struct cov_class cls[6];
+	static const char *const rows[6] = {
+		NULL, "load.ldso-cow", "load.elf-header", "load.file-private", "load.vvar", "load.guard",
 	};
 	size_t j = 0, ncls = sizeof(cls) / sizeof(cls[0]);
 	char id[64];
@@ -197,7 +200,10 @@ static void diff_loads(const struct lg_core *a, const struct lg_core *b, struct 
 		}
 		if (x->align != y->align)
 			aligndiff++;
-		if (x->flags != y->flags && x->filesz && y->filesz) {
+		if (x->flags != y->flags && x->filesz && y->filesz && x->vaddr == VSYSCALL_ADDR) {
+			lg_check_expected(ck, "load.vsyscall", "diff.load.flags", "[vsyscall] flags 0x%x vs 0x%x",
+					  x->flags, y->flags);
+		} else if (x->flags != y->flags && x->filesz && y->filesz) {
 			if (!flagdiff++)
 				snprintf(why, sizeof(why), "PT_LOAD 0x%llx: flags %c%c%c vs %c%c%c",
 					 (unsigned long long)x->vaddr, x->flags & PF_R ? 'r' : '-',
@@ -329,11 +335,37 @@ static void diff_fields(struct lg_check_list *ck, const char *id, const char *ro
 		lg_check_add(ck, LG_CHECK_FAIL, id, "thread %d: %s differs", tid, what);
 }
 
-/* XSAVE component I's offset and size in the standard (non-compacted)
- * layout, from CPUID leaf 0xD (the cores come from this machine). */
-static bool xsave_component(unsigned i, uint32_t *off, uint32_t *size)
+/* gdb 13 (i387-tdep.c) writes XSTATE from its register cache at fixed
+ * offsets, the original Intel layout, whatever the CPU's layout is. */
+static const struct { unsigned comp; uint32_t off, size; } gdb_xsave_layout[] = {
+	{ 2, 576, 256 }, { 3, 960, 64 }, { 4, 1024, 64 }, { 5, 1088, 64 },
+	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
+};
+
+static bool written_by_gdb(const struct lg_core *c)
+{
+	for (size_t i = 0; i < c->nnotes; i++)
+		if (c->notes[i].type == LG_NT_GDB_TDESC)
+			return true;
+	return false;
+}
+
+/* XSAVE component I's offset and size: gdb's fixed layout for gdb's cores,
+ * else the standard (non-compacted) layout from CPUID leaf 0xD, which is
+ * what the kernel writes (the cores come from this machine). */
+static bool xsave_component(bool gdb, unsigned i, uint32_t *off, uint32_t *size)
 {
 	unsigned eax, ebx, ecx, edx;
+
+	if (gdb) {
+		for (size_t k = 0; k < sizeof(gdb_xsave_layout) / sizeof(gdb_xsave_layout[0]); k++)
+			if (gdb_xsave_layout[k].comp == i) {
+				*off = gdb_xsave_layout[k].off;
+				*size = gdb_xsave_layout[k].size;
+				return true;
+			}
+		return false;
+	}
 
 	if (!__get_cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx) || !eax)
 		return false;
@@ -342,9 +374,12 @@ static bool xsave_component(unsigned i, uint32_t *off, uint32_t *size)
 	return true;
 }
 
-static void diff_xstate(const struct lg_core_thread *x, const struct lg_core_thread *y,
+static void diff_xstate(const struct lg_core *ca, const struct lg_core *cb,
+			const struct lg_core_thread *x, const struct lg_core_thread *y,
 			struct lg_check_list *ck, bool *any)
 {
+	bool ga = written_by_gdb(ca), gb = written_by_gdb(cb);
+
 	uint64_t xa, xb, bva, bvb, common;
 	static const uint8_t zeros[8192];
 
@@ -382,12 +417,24 @@ static void diff_xstate(const struct lg_core_thread *x, const struct lg_core_thr
 			lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.legacy", "thread %d: x87/SSE area differs", x->tid);
 		}
 	}
+	if (ga != gb)
+		lg_check_expected(ck, "xstate.layout", "diff.xstate.layout", "thread %d: XSTATE layouts differ", x->tid);
 	for (unsigned i = 2; i < 63; i++) {
-		uint32_t off, size;
+		uint32_t off, size, offb, sizeb;
 		const uint8_t *pa, *pb;
-		if (!(common >> i & 1) || !xsave_component(i, &off, &size))
+		if (!(common >> i & 1) || !xsave_component(ga, i, &off, &size) ||
+		    !xsave_component(gb, i, &offb, &sizeb) || size != sizeb)
 			continue;
-		if ((uint64_t)off + size > x->xstate_size || (uint64_t)off + size > y->xstate_size) {
+		if (ga != gb) {
+			uint32_t coff, csize;
+			if (!xsave_component(false, i, &coff, &csize) || coff != (ga ? off : offb)) {
+				lg_check_expected(ck, "xstate.gdb-misplaced", "diff.xstate.component",
+						  "thread %d: component %u at %u in gdb's layout, at %u on this CPU",
+						  x->tid, i, ga ? off : offb, coff);
+				continue;
+			}
+		}
+		if ((uint64_t)off + size > x->xstate_size || (uint64_t)offb + size > y->xstate_size) {
 			lg_check_expected(ck, "xstate.size", "diff.xstate.size",
 					  "thread %d: component %u is beyond one XSTATE's size", x->tid, i);
 			continue;
@@ -395,7 +442,7 @@ static void diff_xstate(const struct lg_core_thread *x, const struct lg_core_thr
 		/* A clear xstate_bv bit means the component is in its init state
 		 * (all zeros for components 2 and up), whatever the buffer holds. */
 		pa = bva >> i & 1 ? x->xstate + off : zeros;
-		pb = bvb >> i & 1 ? y->xstate + off : zeros;
+		pb = bvb >> i & 1 ? y->xstate + offb : zeros;
 		if (size > sizeof(zeros) && (!(bva >> i & 1) || !(bvb >> i & 1)))
 			continue;
 		if (memcmp(pa, pb, size)) {
@@ -451,7 +498,7 @@ static void diff_threads(const struct lg_core *a, const struct lg_core *b, struc
 			lg_check_add(ck, LG_CHECK_FAIL, "diff.fpregset", "thread %d: NT_FPREGSET only in %s", x->tid,
 				     x->fpregset ? "a" : "b");
 		}
-		diff_xstate(x, y, ck, &xs_any);
+		diff_xstate(a, b, x, y, ck, &xs_any);
 		if (x->siginfo && y->siginfo) {
 			bool s = false;
 			diff_fields(ck, "diff.siginfo", "siginfo", x->tid, "NT_SIGINFO", x->siginfo, y->siginfo, 0, LG_SIGINFO_SIZE, &s);
@@ -506,6 +553,7 @@ static void diff_notes(const struct lg_core *a, const struct lg_core *b, struct 
 			if (dup || found)
 				continue;
 			const char *row = t == LG_NT_GDB_TDESC ? "note.gdb-tdesc" :
+					  t == NT_SIGINFO ? "note.siginfo-count" :
 					  t == LG_NT_X86_XSAVE_LAYOUT ? "note.xsave-layout" :
 					  t == LG_NT_X86_SHSTK ? "note.other" : NULL;
 			if (row)

@@ -8,7 +8,8 @@
 
 static void print_frame(FILE *f, size_t i, const struct lg_frame *fr)
 {
-	fprintf(f, "#%-2zu 0x%016llx %s\n", i, (unsigned long long)fr->pc, fr->name ? fr->name : "");
+	fprintf(f, "#%-2zu 0x%016llx%s%s\n", i, (unsigned long long)fr->pc, fr->name ? " " : "",
+		fr->name ? fr->name : "");
 }
 
 /* eu-stack's layout, so that a test can compare the two directly. */
