@@ -4,6 +4,7 @@
 #define LG_CHECK_LCORECHECK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "check/diff.h"
@@ -33,6 +34,8 @@ struct lg_check_result {
 	char **messages;		/* notes for stderr (kept cores, warnings) */
 	size_t nmessages;
 	char *tool_version[2];		/* gdb's and lgcore's --version lines */
+	char sha256[2][65];		/* "" when the file could not be read */
+	uint64_t size[2];
 	char *tmpdir;			/* --against-gcore's directory, removed unless kept */
 };
 

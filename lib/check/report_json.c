@@ -10,7 +10,6 @@
 
 #include "check/json.h"
 #include "check/lcorecheck.h"
-#include "check/sha256.h"
 
 int lg_check_write_json(const struct lg_check_result *res, const struct lg_check_opts *o,
 			const char *path, struct lg_error *err)
@@ -41,15 +40,13 @@ int lg_check_write_json(const struct lg_check_result *res, const struct lg_check
 		lg_json_int(&j, "pid", o->pid);
 	lg_json_begin_array(&j, "inputs");
 	for (int i = 0; i < res->nviews; i++) {
-		struct stat st;
-		char hex[65];
 		lg_json_begin_object(&j, NULL);
 		lg_json_string(&j, "label", res->label[i]);
 		lg_json_string(&j, "path", res->path[i]);
-		if (res->path[i] && stat(res->path[i], &st) == 0)
-			lg_json_uint(&j, "size", st.st_size);
-		if (res->path[i] && lg_sha256_file(res->path[i], hex) == 0)
-			lg_json_string(&j, "sha256", hex);
+		if (res->sha256[i][0]) {
+			lg_json_uint(&j, "size", res->size[i]);
+			lg_json_string(&j, "sha256", res->sha256[i]);
+		}
 		lg_json_end_object(&j);
 	}
 	lg_json_end_array(&j);

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "check/lcorecheck.h"
+#include "check/sha256.h"
 
 void lg_check_result_message(struct lg_check_result *res, const char *fmt, ...)
 {
@@ -19,6 +22,17 @@ void lg_check_result_message(struct lg_check_result *res, const char *fmt, ...)
 	if (vasprintf(&v[res->nmessages], fmt, ap) >= 0)
 		res->nmessages++;
 	va_end(ap);
+}
+
+/* Digests are taken before --against-gcore removes its cores. */
+static void digest_inputs(struct lg_check_result *res)
+{
+	for (int i = 0; i < res->nviews; i++) {
+		struct stat st;
+		if (!res->path[i] || stat(res->path[i], &st) < 0 || lg_sha256_file(res->path[i], res->sha256[i]) < 0)
+			continue;
+		res->size[i] = st.st_size;
+	}
 }
 
 static int diff_paths(const struct lg_check_opts *o, struct lg_check_result *res,
@@ -55,6 +69,7 @@ int lg_check_run(const struct lg_check_opts *o, struct lg_check_result *res, str
 		if (r < 0)
 			goto out;
 		r = diff_paths(o, res, err);
+		digest_inputs(res);
 		if (o->keep)
 			lg_check_result_message(res, "kept %s and %s", res->path[0], res->path[1]);
 		else {
@@ -82,6 +97,8 @@ int lg_check_run(const struct lg_check_opts *o, struct lg_check_result *res, str
 		}
 		r = lg_check_validate(&res->v[0], o->core_a, o->exe, "", &res->checks, err);
 	}
+	if (!o->pid)
+		digest_inputs(res);
 	if (r == 0 && res->checks.oom)
 		r = lg_failx(err, ENOMEM, "out of memory while checking");
 out:

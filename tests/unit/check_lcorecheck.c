@@ -151,6 +151,7 @@ START_TEST(reader_minimal)
 	ck_assert(has(&l, LG_CHECK_PASS, "load.in-file"));
 	lg_core_close(&c);
 	lg_check_list_free(&l);
+	unlink(path);
 
 	/* Truncated by 8 bytes: the PT_LOAD's data ends past the file. */
 	path = write_tmp(m.b, m.len - 8);
@@ -177,12 +178,14 @@ START_TEST(reader_bad_sizes)
 	ck_assert_ptr_null(c.threads[0].prstatus);
 	lg_core_close(&c);
 	lg_check_list_free(&l);
+	unlink(path);
 
 	/* Not an ELF file at all. */
 	path = write_tmp("hello, world, this is not an elf file, really not at all, nope!!", 64);
 	ck_assert_int_eq(lg_core_open(&c, path, &l, &err), -ENOEXEC);
 	lg_core_close(&c);
 	lg_check_list_free(&l);
+	unlink(path);
 
 	/* e_phnum = PN_XNUM without a section header. */
 	build(&m, 336);
