@@ -249,3 +249,22 @@ lg_check_running() {
 	done
 	[ "$tr" = 0 ] || lg_fail "target $2 is traced by $tr"
 }
+
+# lg_loads CORE OUT: the core's PT_LOADs as "vaddr filesz" lines in decimal
+# (eu-readelf -l; handles the PN_XNUM extension for many segments).
+lg_loads() {
+	"$EU_READELF" -l "$1" 2>/dev/null | awk '$1 == "LOAD" { print $3, $5 }' |
+		while read -r va fs; do
+			echo $((va)) $((fs))
+		done >"$2"
+}
+
+# lg_in_core LOADS ADDR LEN: is [ADDR, ADDR+LEN) inside the file data of
+# one PT_LOAD?  0 yes, 1 nothing of it, 2 only part of it.
+lg_in_core() {
+	local a=$(($2)) e=$(($2 + $3))
+	awk -v a=$a -v e=$e '
+		$1 <= a && a < $1 + $2 { r = (e <= $1 + $2) ? 0 : 2; found = 1; exit }
+		$1 < e && $1 + $2 > a { part = 1 }
+		END { exit found ? r : (part ? 2 : 1) }' "$1"
+}
