@@ -1,0 +1,57 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "proc/proc.h"
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	pid_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return lg_fail(err, errno, "cannot list threads of %d", (int)pid);
+	while ((errno = 0, de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0)
+			continue;
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			pid_t *nv = realloc(v, nc * sizeof(*v));
+			if (!nv) {
+				r = lg_fail(err, ENOMEM, "listing threads");
+				goto out;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[len++] = (pid_t)tid;
+	}
+	if (errno)
+		r = lg_fail(err, errno, "cannot list threads of %d", (int)pid);
+	/* The leader's tid is the pid, the smallest one in the group. */
+	qsort(v, len, sizeof(*v), cmp_pid);
+out:
+	closedir(d);
+	if (r) {
+		free(v);
+		return r;
+	}
+	*tids = v;
+	*n = len;
+	return 0;
+}
