@@ -268,3 +268,46 @@ lg_in_core() {
 		$1 < e && $1 + $2 > a { part = 1 }
 		END { exit found ? r : (part ? 2 : 1) }' "$1"
 }
+
+# lg_expect_fail DIR PREFIX PID REASON_ERE: the last lg_run_lgcore must have
+# failed cleanly for PREFIX.PID: exit 1, "lgcore: failed to create
+# PREFIX.PID: <reason>" on stderr (reason matching REASON_ERE, any case), no
+# "Saved corefile" for it, and no file PREFIX.PID in DIR afterwards unless
+# one was there before (lg_expect_fail checks it is absent; callers that
+# planted a stale file check its content themselves).
+lg_expect_fail() {
+	local dir=$1 prefix=$2 pid=$3 re=$4 line
+	[ "$RC" = 1 ] || lg_fail "lgcore on $pid exited $RC, expected 1 (stderr: $(head -c 300 "$ERR"))"
+	line=$(grep -m1 "^lgcore: failed to create $prefix\.$pid: " "$ERR")
+	if [ -z "$line" ]; then
+		lg_fail "no 'lgcore: failed to create $prefix.$pid: <reason>' on stderr; got: $(head -c 300 "$ERR")"
+	elif ! echo "${line#*: failed to create $prefix.$pid: }" | grep -Eiq "$re"; then
+		lg_fail "reason for $prefix.$pid does not match /$re/: $line"
+	fi
+	grep -q "^Saved corefile $prefix\.$pid\$" "$OUT" &&
+		lg_fail "lgcore printed 'Saved corefile $prefix.$pid' although it failed"
+	return 0
+}
+
+# lg_no_core PATH: nothing (not even a dangling symlink) at PATH.
+lg_no_core() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		lg_fail "$1 exists after a failed dump ($(stat -c '%s bytes, %F' "$1"))"
+	fi
+}
+
+# lg_is_core FILE: an ELF core file (e_type ET_CORE), regular, not a symlink.
+lg_is_core() {
+	[ -f "$1" ] && [ ! -L "$1" ] &&
+		[ "$(od -An -c -N4 "$1" | tr -d ' ')" = '177ELF' ] &&
+		[ "$(od -An -tu2 -j16 -N2 "$1" | tr -d ' ')" = 4 ]
+}
+
+# lg_dead_pid: a pid that no process has right now.
+lg_dead_pid() {
+	local p
+	true & p=$!
+	wait $p
+	while kill -0 $p 2>/dev/null; do p=$((p + 7919)); done
+	echo $p
+}
