@@ -12,10 +12,13 @@
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
 
+static const char synopsis[] =
+	"usage: lgcore [-h|--help] [-v|--version] [-a] [-o prefix] [-g gdb] [-d dir] pid1 [pid2...pidN]\n";
+
 static void usage(FILE *out)
 {
+	fputs(synopsis, out);
 	fprintf(out,
-		"usage: lgcore [-h|--help] [-v|--version] [-a] [-o prefix] [-g gdb] [-d dir] pid1 [pid2...pidN]\n"
 		"Write a core file PREFIX.PID (default prefix: core) of each running process.\n"
 		"\n"
 		"  -a              dump every readable mapping, MADV_DONTDUMP ones included\n"
@@ -71,13 +74,13 @@ int main(int argc, char **argv)
 			printf("lgcore %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			fputs(synopsis, stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "lgcore: no process id given\n");
-		usage(stderr);
+		fputs(synopsis, stderr);
 		return EXIT_USAGE;
 	}
 	for (i = optind; i < argc; i++) {

@@ -22,6 +22,11 @@ struct lg_regset {
 extern const struct lg_regset lg_arch_regsets[];
 extern const size_t lg_arch_nregsets;
 
+struct lg_buf;
+/* Process-wide notes the kernel writes after all the others (x86-64:
+ * NT_X86_XSAVE_LAYOUT, Linux 6.11).  Returns 0 or -ENOMEM. */
+int lg_arch_process_notes(struct lg_buf *notes);
+
 /* The general registers as pr_reg holds them (struct user_regs_struct). */
 uint64_t lg_arch_reg_pc(const void *gregs);
 uint64_t lg_arch_reg_sp(const void *gregs);

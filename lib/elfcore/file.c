@@ -71,6 +71,15 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 		r = lg_fail(err, errno, "cannot open directory %s", f->dir);
 		goto fail;
 	}
+	/* The rename at the end could not replace a directory: say so now,
+	 * before the target is stopped for nothing. */
+	{
+		struct stat st;
+		if (fstatat(f->dirfd, f->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			r = lg_failx(err, EISDIR, "%s is a directory", path);
+			goto fail;
+		}
+	}
 	f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		/* No O_TMPFILE on this filesystem (before 3.11, or NFS...): a

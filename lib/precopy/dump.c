@@ -39,7 +39,8 @@ int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const str
 		if ((r = lg_note_thread(&notes, &tn)))
 			goto nomem;
 	}
-	if ((r = lg_note_auxv(&notes, pi)) || (r = lg_note_file(&notes, &p->maps)))
+	if ((r = lg_note_auxv(&notes, pi)) || (r = lg_note_file(&notes, &p->maps)) ||
+	    (r = lg_arch_process_notes(&notes)))
 		goto nomem;
 	if ((r = lg_layout_tail(&p->layout, &notes, tail_off, &tail, &eh)))
 		goto nomem;
@@ -94,15 +95,20 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		goto out;
 	have_copier = true;
 
+	/* Before the stop: it costs the target nothing here, and once
+	 * stopped /proc shows every thread in tracing stop ('t'). */
+	if ((r = lg_procinfo_read(pid, &pi, err))) {
+		if (r == -ENOENT)
+			r = lg_failx(err, ESRCH, "no such process");
+		goto out;
+	}
+	have_pi = true;
+
 	if ((r = lg_ptrace_stop_all(pid, 0, &g, err)))
 		goto out;
 	tstop = lg_now_ns();
 	stopped = true;
 	leader_first(&g);
-
-	if ((r = lg_procinfo_read(pid, &pi, err)))
-		goto out;
-	have_pi = true;
 	if ((r = lg_maps_read(pid, true, &maps, err)))
 		goto out;
 	filter.bits = pi.coredump_filter;

@@ -1,0 +1,127 @@
+/* A bounds-checked reader for ELF core files written by anyone (lgcore,
+ * gdb's gcore, the kernel, other tools).  The input is untrusted: every
+ * offset and size is checked against the file before use, nothing assumes
+ * a layout (program headers and notes may follow the memory data), and
+ * structural problems are recorded as checks rather than trusted. */
+#ifndef LG_CHECK_CORE_H
+#define LG_CHECK_CORE_H
+
+#include <elf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check/report.h"
+#include "common/error.h"
+
+/* x86-64 note sizes (include/uapi/linux/elfcore.h, asm/user_64.h). */
+#define LG_PRSTATUS_SIZE 336
+#define LG_PRSTATUS_REG_OFF 112
+#define LG_PRPSINFO_SIZE 136
+#define LG_FPREGSET_SIZE 512
+#define LG_SIGINFO_SIZE 128
+#define LG_XSTATE_XCR0_OFF 464
+#define LG_XSTATE_HDR_OFF 512
+#define LG_NREGS 27
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+#define LG_NT_X86_SHSTK 0x204
+#define LG_NT_X86_XSAVE_LAYOUT 0x205
+#define LG_NT_GDB_TDESC 0xff000000u
+
+extern const char *const lg_reg_names[LG_NREGS];
+
+struct lg_core_load {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint64_t avail;		/* bytes of filesz actually inside the file */
+	uint32_t flags;
+	uint64_t align;
+	size_t phidx;
+};
+
+struct lg_core_note {
+	uint32_t type;
+	char name[16];		/* owner, truncated; "" when absent */
+	uint32_t namesz;
+	const uint8_t *desc;
+	size_t descsz;
+	uint64_t offset;	/* file offset of the note header */
+};
+
+struct lg_core_thread {
+	int tid;
+	size_t note_idx;	/* its NT_PRSTATUS */
+	const uint8_t *prstatus;	/* LG_PRSTATUS_SIZE bytes or NULL if the size was wrong */
+	uint64_t regs[LG_NREGS];
+	const uint8_t *fpregset;
+	size_t fpregset_size;
+	const uint8_t *xstate;
+	size_t xstate_size;
+	const uint8_t *siginfo;
+	size_t siginfo_size;
+};
+
+struct lg_core_file {
+	uint64_t start, end, offset;	/* offset in bytes, whatever page_size said */
+	const char *name;		/* points into the mapped core, NUL-terminated */
+};
+
+struct lg_core {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	size_t size;
+	Elf64_Ehdr eh;
+	size_t phnum;
+	Elf64_Phdr *ph;			/* copies of the headers inside the file */
+	struct lg_core_load *loads;
+	size_t nloads;
+	size_t nptnote;
+	struct lg_core_note *notes;	/* of the first PT_NOTE, as libdwfl reads them */
+	size_t nnotes;
+	struct lg_core_thread *threads;
+	size_t nthreads;
+	const uint8_t *prpsinfo;	/* LG_PRPSINFO_SIZE bytes or NULL */
+	const uint8_t *auxv;
+	size_t auxv_size;
+	struct lg_core_file *files;
+	size_t nfiles;
+	uint64_t file_page_size;	/* as written in NT_FILE */
+	bool structure_ok;		/* headers and notes could be read */
+};
+
+/* Open and parse PATH.  Structural findings are appended to CHECKS (ids
+ * elf.*, phdr.*, load.*, note.*).  Returns 0 when the file is an ELF core
+ * that could be parsed at least in part, -errno with ERR set when it cannot
+ * be read (2) and -ENOEXEC when it is not an ELF file at all (3). */
+int lg_core_open(struct lg_core *c, const char *path, struct lg_check_list *checks,
+		 struct lg_error *err);
+void lg_core_close(struct lg_core *c);
+
+/* Copy LEN bytes at VADDR from the core's PT_LOAD data.  Returns the number
+ * of leading bytes available (stops at the first byte not in the file). */
+size_t lg_core_read(const struct lg_core *c, uint64_t vaddr, void *buf, size_t len);
+/* The PT_LOAD whose [vaddr, vaddr+memsz) holds ADDR, or NULL. */
+const struct lg_core_load *lg_core_load_at(const struct lg_core *c, uint64_t addr);
+/* The NT_FILE entry that maps ADDR, or NULL. */
+const struct lg_core_file *lg_core_file_at(const struct lg_core *c, uint64_t addr);
+/* Value of auxv entry TYPE; returns false when absent. */
+bool lg_core_auxv(const struct lg_core *c, uint64_t type, uint64_t *val);
+
+/* Little helpers for reading fields out of note descriptors. */
+static inline uint64_t lg_get64(const uint8_t *p)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t lg_get32(const uint8_t *p)
+{
+	uint32_t v;
+	__builtin_memcpy(&v, p, 4);
+	return v;
+}
+
+#endif
