@@ -25,8 +25,9 @@ sed 's/ = 0x[0-9a-f]* "\(.*\)"$/ = \1/' "$T/lg.gdb" >"$T/lg.strings"
 lg_same "argv read from lgcore's core vs the target's" "$T/lg.strings" "$T/want"
 
 "$EU_READELF" -n "$LGC" >"$T/lg.notes"
-fname=$(sed -n 's/^ *fname: \(.*\), psargs: .*/\1/p' "$T/lg.notes")
-psargs=$(sed -n 's/^ *fname: .*, psargs: //p' "$T/lg.notes")
+# eu-readelf puts "psargs:" on the fname line or, when long, on its own.
+fname=$(sed -n 's/^.*fname: \([^,]*\).*/\1/p' "$T/lg.notes")
+psargs=$(sed -n 's/^.*psargs: //p' "$T/lg.notes")
 [ "$fname" = "$(lg_kv fname)" ] || lg_fail "pr_fname is '$fname', expected '$(lg_kv fname)'"
 if [ "$psargs" != "$(lg_kv psargs_kernel)" ] && [ "$psargs" != "$(lg_kv psargs_argv0)" ]; then
 	lg_fail "pr_psargs is '$psargs'; expected '$(lg_kv psargs_kernel)' (kernel) or '$(lg_kv psargs_argv0)' (gdb)"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# On a full file system (a 512 KiB tmpfs in a private mount namespace)
+# On a full file system (a 64 KiB tmpfs in a private mount namespace)
 # lgcore fails cleanly: exit 1, "... No space left on device", no file;
 # the target runs on, untraced.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -12,7 +12,7 @@ mkdir "$T/full"
 LG_RUNS=$((LG_RUNS + 1))
 OUT=$T/full.out ERR=$T/full.err
 unshare -m --propagation private bash -c '
-	mount -t tmpfs -o size=512k lgcore-test "$1" || exit 99
+	mount -t tmpfs -o size=64k lgcore-test "$1" || exit 99
 	cd "$1" && "$2" "$3"
 	rc=$?
 	ls -A "$1" >"$4"

@@ -23,6 +23,6 @@ lg_no_core "$T/out/core.$TPID"
 echo "core from an earlier run" >"$T/want"
 cmp -s "$T/want" "$T/stale/core.$TPID" ||
 	lg_fail "the earlier core.$TPID was replaced or removed by a failed dump"
-[ "$(ls -A "$T/stale")" = "core.$TPID" ] || lg_fail "files left behind: $(ls -A "$T/stale")"
+[ "$(ls -A "$T/stale")" = "core.$TPID" ] || lg_fail "the directory with the old core holds '$(ls -A "$T/stale")' instead of just core.$TPID"
 lg_finish_target "$TPID"
 lg_done

@@ -48,7 +48,7 @@ first=$(sed -n 's/^ *pid: \([0-9]*\), ppid.*/\1/p' "$T/lg.notes" | sed -n 1p)
 	lg_fail "first NT_PRSTATUS of lgcore's core is LWP $first, not the main thread"
 for i in $(seq 0 $((n - 1))); do lg_kv thread.$i.tid; done | sort -n >"$T/want.tids"
 lg_same "NT_PRSTATUS LWPs vs the target's threads" "$T/lg.tids" "$T/want.tids"
-grep -q "fname: target-threads, " "$T/lg.notes" ||
+grep -Eq "fname: target-threads(,|\$)" "$T/lg.notes" ||
 	lg_fail "NT_PRPSINFO fname is not target-threads: $(grep fname: "$T/lg.notes")"
 
 # Program headers.

@@ -11,9 +11,11 @@ core=$T/lg.$TPID
 size=$(stat -c %s "$core") used=$(($(stat -c %b "$core") * $(stat -c %B "$core")))
 big=$(lg_kv untouched.len)
 lg_info "size $size bytes, $used bytes on disk, $big bytes never touched"
-[ "$size" -gt "$big" ] || lg_fail "core ($size bytes) is smaller than the untouched region ($big)"
-[ "$used" -le $((size - big * 3 / 4)) ] ||
+if [ "$size" -le "$big" ]; then
+	lg_fail "core ($size bytes) is smaller than the untouched region ($big): its PT_LOAD does not cover it as holes"
+elif [ "$used" -gt $((size - big * 3 / 4)) ]; then
 	lg_fail "core uses $used bytes of disk for $size bytes: the $big untouched bytes were written out"
+fi
 out=$(lg_gdb "$TEXE" "$core" "x/1gx $(lg_kv untouched.addr) + $big / 2")
 case $out in
 *:*0x0000000000000000) ;;
