@@ -29,7 +29,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-"$target" "$size" >"$dir/target.out" &
+: >"$dir/target.out"
+"$target" "$size" >>"$dir/target.out" &
 tpid=$!
 until grep -q '^ready=' "$dir/target.out"; do
 	kill -0 "$tpid" 2>/dev/null || { echo "target died" >&2; exit 1; }
