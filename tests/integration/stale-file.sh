@@ -1,7 +1,8 @@
 #!/bin/bash
 # A stale PREFIX.PID from an earlier run never makes a failed dump look like
-# success (gcore's bug): the failure is reported and the old file is left
-# untouched; a successful dump replaces it with a real core.
+# success (gcore's bug): the failure is reported and no file is left under
+# the final name, the old one included; a successful dump replaces it with a
+# real core.  A symlink there is removed, never its target.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -10,8 +11,13 @@ mkdir "$T/out"
 echo "old core" >"$T/out/core.$dead"
 lg_run_lgcore "$T/out" "$dead"
 lg_expect_fail "$T/out" core "$dead" 'no such process'
-echo "old core" >"$T/want"
-cmp -s "$T/want" "$T/out/core.$dead" || lg_fail "the stale core.$dead was modified"
+lg_no_core "$T/out/core.$dead"
+echo "keep me" >"$T/victim"
+ln -s "$T/victim" "$T/out/core.$dead"
+lg_run_lgcore "$T/out" "$dead"
+lg_expect_fail "$T/out" core "$dead" 'no such process'
+lg_no_core "$T/out/core.$dead"
+[ "$(cat "$T/victim")" = "keep me" ] || lg_fail "the symlink's target was changed"
 
 lg_start target-threads
 echo "old core" >"$T/out/core.$TPID"

@@ -89,15 +89,19 @@ static void add(const char *name, void *addr, size_t len, const char *dump,
 	r->dump_a = dump_a;
 }
 
+/* An anonymous region between two PROT_NONE guard pages, so that the
+ * kernel cannot merge it with a neighbour: a merged VMA would share the
+ * neighbour's anon_vma, which changes what the kernel's rules dump. */
 static void *anon(size_t len, int flags)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, len + 2 * pg, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED) {
+	if (p == MAP_FAILED || mprotect(p, pg, PROT_NONE) || mprotect(p + pg + len, pg, PROT_NONE)) {
 		perror("mmap");
 		exit(99);
 	}
-	return p;
+	return p + pg;
 }
 
 /* A file of RLEN pattern bytes, mapped; unlinked if asked. */
@@ -210,10 +214,19 @@ int main(int argc, char **argv)
 	tc_fill(p, RLEN, 0xbb);
 	memset(p, 0, RLEN);
 	add("zeros", p, RLEN, yesno(a0), yesno(a0));
+	/* Never written, so it has no anonymous pages (no anon_vma): the
+	 * kernel writes its PT_LOAD with p_filesz 0 whatever the filter.
+	 * -a dumps every readable mapping, this one as holes. */
 	p = anon(BIG, MAP_PRIVATE);
-	add("untouched", p, BIG, yesno(a0), yesno(a0));
+	add("untouched", p, BIG, "no", "yes");
 	/* cksum above read it: make sure reading mapped no real pages. */
 	madvise(p, BIG, MADV_DONTNEED);
+	/* Written at both ends only: dumped whole (bit 0), the never-touched
+	 * middle left as holes in a sparse core. */
+	p = anon(BIG, MAP_PRIVATE);
+	p[0] = 0x5e;
+	p[BIG - 1] = 0x5e;
+	add("sparse", p, BIG, yesno(a0), yesno(a0));
 
 	/* Our own executable mapped again at offset 0: the ELF-header rule
 	 * (bit 4) dumps its first page; the rest is a plain file mapping. */
