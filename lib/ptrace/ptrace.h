@@ -16,6 +16,7 @@ struct lg_thread {
 	pid_t tid;
 	int resume_sig;		/* signal it was stopped with, re-delivered at release */
 	bool group_stop;	/* stopped by SIGSTOP & co. before we came: stays stopped */
+	unsigned char siginfo[128];	/* of resume_sig, from PTRACE_GETSIGINFO */
 	/* Filled by lg_ptrace_get_regs(). */
 	struct lg_buf gregs;			/* NT_PRSTATUS pr_reg */
 	struct lg_buf regsets[LG_MAX_REGSETS];	/* one per lg_arch_regsets[], len 0 if unavailable */

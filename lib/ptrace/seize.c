@@ -97,6 +97,7 @@ static int wait_stop(struct lg_thread *t, struct lg_error *err)
 			/* A signal arrived before our interrupt: keep it and
 			 * hand it back at release, or it would be lost. */
 			t->resume_sig = WSTOPSIG(status);
+			ptrace(PTRACE_GETSIGINFO, t->tid, 0, t->siginfo);
 			return 1;
 		}
 		/* Another event we did not ask for: let it go and wait again. */

@@ -1,0 +1,132 @@
+/* How a core is laid out and written, independent of when its pages are
+ * copied: which bytes of each mapping belong in it (filter), the notes, the
+ * program headers, and the output file itself. */
+#ifndef LG_ELFCORE_H
+#define LG_ELFCORE_H
+
+#include <elf.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "proc/proc.h"
+#include "ptrace/ptrace.h"
+
+/* ---- filter.c: which bytes of a mapping the core holds ---- */
+
+/* coredump_filter bits (Documentation/filesystems/proc.rst) */
+enum {
+	LG_FILTER_ANON_PRIVATE = 1u << 0,
+	LG_FILTER_ANON_SHARED = 1u << 1,
+	LG_FILTER_MAPPED_PRIVATE = 1u << 2,
+	LG_FILTER_MAPPED_SHARED = 1u << 3,
+	LG_FILTER_ELF_HEADERS = 1u << 4,
+	LG_FILTER_HUGETLB_PRIVATE = 1u << 5,
+	LG_FILTER_HUGETLB_SHARED = 1u << 6,
+	LG_FILTER_DAX_PRIVATE = 1u << 7,
+	LG_FILTER_DAX_SHARED = 1u << 8,
+	LG_FILTER_ALL_BITS = 0x1ff,
+};
+
+enum lg_dump_what {
+	LG_DUMP_NONE,		/* PT_LOAD with p_filesz 0 */
+	LG_DUMP_WHOLE,
+	LG_DUMP_ELF_HEADER,	/* the first page, if it starts with ELF magic */
+};
+
+struct lg_filter {
+	unsigned long bits;	/* coredump_filter */
+	bool all;		/* -a: MADV_DONTDUMP too, and every readable mapping */
+};
+
+enum lg_dump_what lg_filter_mapping(const struct lg_mapping *m, const struct lg_filter *f);
+
+/* ---- notes.c: note encodings, exactly as the kernel sizes them ---- */
+
+/* One note: 12-byte header, owner NUL-terminated and padded to 4, desc
+ * padded to 4. */
+int lg_note_add(struct lg_buf *b, const char *owner, uint32_t type, const void *desc,
+		size_t len);
+
+int lg_note_prpsinfo(struct lg_buf *b, const struct lg_procinfo *pi);
+
+struct lg_thread_note {
+	const struct lg_thread *t;	/* registers */
+	const struct lg_threadinfo *ti;	/* times, signal masks */
+	const struct lg_procinfo *pi;	/* ppid, pgrp, sid */
+};
+/* NT_PRSTATUS, the arch's regsets, NT_SIGINFO for one thread.  The signal
+ * is the one the thread was receiving when it stopped, usually none: lgcore
+ * stops threads with PTRACE_INTERRUPT, which sends none. */
+int lg_note_thread(struct lg_buf *b, const struct lg_thread_note *tn);
+int lg_note_auxv(struct lg_buf *b, const struct lg_procinfo *pi);
+/* NT_FILE in the kernel's format (page_size 4096, offsets in pages) for
+ * every file mapping in MAPS. */
+int lg_note_file(struct lg_buf *b, const struct lg_maps *maps);
+
+/* ---- layout.c: program headers and where each segment's bytes go ---- */
+
+struct lg_segment {
+	uint64_t vaddr, memsz;
+	uint64_t filesz;	/* bytes of data in the file, 0 if not dumped */
+	uint64_t offset;	/* file offset of the data (valid when filesz > 0) */
+	uint32_t flags;		/* PF_R | PF_W | PF_X */
+};
+
+struct lg_layout {
+	struct lg_segment *seg;
+	size_t n, cap;
+	uint64_t data_end;	/* next free, page-aligned file offset */
+};
+
+/* Data starts at the page after the ELF header; program headers and notes
+ * go after the data, so memory can be written to its final place before
+ * the notes are known (pre-copy). */
+#define LG_LAYOUT_DATA_START 4096u
+
+void lg_layout_init(struct lg_layout *l);
+/* Append a segment (in address order) and give it FILESZ bytes of file
+ * space.  Returns its index or -ENOMEM. */
+long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
+		   uint32_t flags);
+/* The tail: PT_NOTE + PT_LOAD headers, the notes, and the section header
+ * that carries the real count when there are more than 65534 segments
+ * (PN_XNUM).  TAIL_OFF is where it will be written; EHDR is filled. */
+int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64_t tail_off,
+		   struct lg_buf *tail, Elf64_Ehdr *ehdr);
+void lg_layout_free(struct lg_layout *l);
+uint32_t lg_layout_pflags(unsigned int prot);
+
+/* ---- file.c: the output file ---- */
+
+struct lg_core_file {
+	int fd;
+	int dirfd;
+	char *dir, *base;	/* final path, split */
+	char *tmpname;		/* a visible temporary name, when O_TMPFILE is unsupported */
+	uint64_t bytes_written;	/* data bytes actually written (holes excluded) */
+};
+
+/* Create an unnamed file (O_TMPFILE, mode 0600) in PATH's directory; it gets
+ * its name only at lg_core_file_commit(), so a failed or killed dump leaves
+ * nothing under PATH. */
+int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_error *err);
+/* Write LEN bytes at OFF, leaving all-zero pages as holes.  OVERWRITE: the
+ * range may hold older data (pre-copy), so zero pages are punched. */
+int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, size_t len,
+		       bool overwrite, struct lg_error *err);
+/* Write the tail and the ELF header, set the size, and give the file its
+ * name atomically, replacing whatever was there (a symlink is replaced,
+ * never followed). */
+int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *ehdr, const struct lg_buf *tail,
+			uint64_t tail_off, struct lg_error *err);
+/* Drop the file (nothing appears under the final name). */
+void lg_core_file_abort(struct lg_core_file *f);
+/* Remove a stale file from an earlier run at PATH, so a failed dump never
+ * looks like a successful one.  Only a regular file or a symlink (not its
+ * target) is removed. */
+void lg_core_file_remove_stale(const char *path);
+
+#endif

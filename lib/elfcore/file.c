@@ -1,0 +1,261 @@
+/* The output file: unnamed until complete, 0600, sparse, never through a
+ * symlink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "elfcore/elfcore.h"
+
+#ifndef FALLOC_FL_KEEP_SIZE
+# define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+# define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+
+static int split_path(struct lg_core_file *f, const char *path)
+{
+	char *a = strdup(path), *b = strdup(path);
+	int r = 0;
+
+	if (!a || !b) {
+		r = -ENOMEM;
+		goto out;
+	}
+	f->dir = strdup(dirname(a));
+	f->base = strdup(basename(b));
+	if (!f->dir || !f->base)
+		r = -ENOMEM;
+out:
+	free(a);
+	free(b);
+	return r;
+}
+
+static int make_tmpname(struct lg_core_file *f)
+{
+	static unsigned int seq;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	free(f->tmpname);
+	if (asprintf(&f->tmpname, ".%s.lgcore-%d-%lx%x", f->base, (int)getpid(),
+		     (unsigned long)ts.tv_nsec, seq++) < 0) {
+		f->tmpname = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_error *err)
+{
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = f->dirfd = -1;
+	if ((r = split_path(f, path)))
+		return lg_fail(err, -r, "%s", path);
+	if (!*f->base || !strcmp(f->base, "/") || !strcmp(f->base, ".") || !strcmp(f->base, "..")) {
+		r = lg_failx(err, EISDIR, "%s is a directory", path);
+		goto fail;
+	}
+	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->dirfd < 0) {
+		r = lg_fail(err, errno, "cannot open directory %s", f->dir);
+		goto fail;
+	}
+	f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* No O_TMPFILE on this filesystem (before 3.11, or NFS...): a
+		 * hidden name renamed into place at the end. */
+		int tries;
+		for (tries = 0; tries < 100; tries++) {
+			if ((r = make_tmpname(f)))
+				goto fail_errno;
+			f->fd = openat(f->dirfd, f->tmpname,
+				       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (f->fd >= 0 || errno != EEXIST)
+				break;
+		}
+		if (f->fd < 0) {
+			free(f->tmpname);
+			f->tmpname = NULL;
+		}
+	}
+	if (f->fd < 0) {
+		r = lg_fail(err, errno, "cannot create a file in %s", f->dir);
+		goto fail;
+	}
+	/* The umask may only have taken bits away; make it exactly 0600,
+	 * as the kernel creates cores: they hold the process's secrets. */
+	if (fchmod(f->fd, 0600) < 0) {
+		r = lg_fail(err, errno, "cannot set the mode of the core file");
+		goto fail;
+	}
+	return 0;
+fail_errno:
+	r = lg_fail(err, -r, "%s", path);
+fail:
+	lg_core_file_abort(f);
+	return r;
+}
+
+static bool page_is_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *q = (const void *)p;
+	size_t i, n = len / 8;
+
+	for (i = 0; i < n; i++)
+		if (q[i])
+			return false;
+	for (i = n * 8; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int punch(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[4096];
+
+	if (!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	while (len) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		int r = pwrite_all(fd, zeros, n, off);
+		if (r)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *vbuf, size_t len,
+		       bool overwrite, struct lg_error *err)
+{
+	const uint8_t *buf = vbuf;
+	size_t pos = 0;
+	int r;
+
+	/* Runs of non-zero pages are written in one call; zero pages become
+	 * holes, as in the kernel's cores. */
+	while (pos < len) {
+		size_t run = pos;
+		bool zero = page_is_zero(buf + pos, len - pos < LG_PAGE_SIZE ? len - pos : LG_PAGE_SIZE);
+		while (run < len) {
+			size_t n = len - run < LG_PAGE_SIZE ? len - run : LG_PAGE_SIZE;
+			if (page_is_zero(buf + run, n) != zero)
+				break;
+			run += n;
+		}
+		if (!zero) {
+			r = pwrite_all(f->fd, buf + pos, run - pos, off + pos);
+			if (r)
+				return lg_fail(err, -r, "cannot write the core file");
+			f->bytes_written += run - pos;
+		} else if (overwrite && (r = punch(f->fd, off + pos, run - pos))) {
+			return lg_fail(err, -r, "cannot write the core file");
+		}
+		pos = run;
+	}
+	return 0;
+}
+
+int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const struct lg_buf *tail,
+			uint64_t tail_off, struct lg_error *err)
+{
+	char proc[64];
+	int r;
+
+	if ((r = pwrite_all(f->fd, tail->p, tail->len, tail_off)) ||
+	    (r = pwrite_all(f->fd, eh, sizeof(*eh), 0)))
+		return lg_fail(err, -r, "cannot write the core file");
+	/* Trailing holes need the size set explicitly. */
+	if (ftruncate(f->fd, (off_t)(tail_off + tail->len)) < 0)
+		return lg_fail(err, errno, "cannot write the core file");
+
+	if (!f->tmpname) {
+		/* Name the O_TMPFILE under a hidden name first: linkat
+		 * cannot replace, and rename is atomic and replaces a symlink
+		 * at the destination instead of following it. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		for (int tries = 0;; tries++) {
+			if ((r = make_tmpname(f)))
+				return lg_fail(err, -r, "naming the core file");
+			if (!linkat(AT_FDCWD, proc, f->dirfd, f->tmpname, AT_SYMLINK_FOLLOW))
+				break;
+			if (errno != EEXIST || tries > 100) {
+				r = lg_fail(err, errno, "cannot name the core file in %s", f->dir);
+				free(f->tmpname);
+				f->tmpname = NULL;
+				return r;
+			}
+		}
+	}
+	if (renameat(f->dirfd, f->tmpname, f->dirfd, f->base) < 0) {
+		r = lg_fail(err, errno, "cannot create %s/%s", f->dir, f->base);
+		unlinkat(f->dirfd, f->tmpname, 0);
+		free(f->tmpname);
+		f->tmpname = NULL;
+		return r;
+	}
+	free(f->tmpname);
+	f->tmpname = NULL;
+	close(f->fd);
+	f->fd = -1;
+	lg_core_file_abort(f);
+	return 0;
+}
+
+void lg_core_file_abort(struct lg_core_file *f)
+{
+	if (f->tmpname && f->dirfd >= 0)
+		unlinkat(f->dirfd, f->tmpname, 0);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	free(f->tmpname);
+	free(f->dir);
+	free(f->base);
+	f->fd = f->dirfd = -1;
+	f->tmpname = f->dir = f->base = NULL;
+}
+
+void lg_core_file_remove_stale(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+		unlink(path);
+}

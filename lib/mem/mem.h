@@ -1,0 +1,46 @@
+/* Reading another process's memory: batched process_vm_readv, with
+ * /proc/PID/mem for what it cannot read, and the page-presence scan. */
+#ifndef LG_MEM_H
+#define LG_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/ranges.h"
+
+struct lg_mem {
+	pid_t pid;
+	int memfd;		/* /proc/PID/mem, opened on first need; -1 before */
+	bool no_vm_readv;	/* process_vm_readv refused (EPERM/ENOSYS): use memfd only */
+	uint64_t unreadable;	/* bytes neither way could read (zero-filled) */
+};
+
+void lg_mem_init(struct lg_mem *m, pid_t pid);
+void lg_mem_close(struct lg_mem *m);
+
+/* Read the N ranges into BUF back to back (BUF holds their total size).
+ * Pages neither process_vm_readv nor /proc/PID/mem can read are zero-filled
+ * and added to m->unreadable.  Fails only when the process is gone (-ESRCH)
+ * or on an unexpected error. */
+int lg_mem_readv(struct lg_mem *m, const struct lg_range *r, size_t n, void *buf,
+		 struct lg_error *err);
+int lg_mem_read(struct lg_mem *m, uint64_t addr, void *buf, size_t len, struct lg_error *err);
+
+/* Which pages of [start, end) are populated (present or swapped out),
+ * appended to OUT.  PAGEMAP_SCAN (6.7+) reports ranges; older kernels fall
+ * back to reading pagemap entries.  Only meaningful for private anonymous
+ * memory: elsewhere an absent page can still hold file or shmem data. */
+struct lg_pagemap {
+	pid_t pid;
+	int fd;
+	int have_scan;		/* -1 unknown, 0 no, 1 yes */
+};
+
+void lg_pagemap_init(struct lg_pagemap *pm, pid_t pid);
+void lg_pagemap_close(struct lg_pagemap *pm);
+int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
+			 struct lg_ranges *out, struct lg_error *err);
+
+#endif

@@ -1,0 +1,118 @@
+/* Which pages are populated, so that never-touched memory is neither read
+ * (which would fault zero pages into the target's page tables) nor written
+ * (it stays a hole in the core, as the kernel leaves it).  Go, the JVM and
+ * sanitizers reserve terabytes of which little is touched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "lg_uapi.h"
+#include "mem/mem.h"
+
+#define SCAN_VEC 1024
+#define PAGEMAP_BATCH 4096
+
+void lg_pagemap_init(struct lg_pagemap *pm, pid_t pid)
+{
+	pm->pid = pid;
+	pm->fd = -1;
+	pm->have_scan = -1;
+}
+
+void lg_pagemap_close(struct lg_pagemap *pm)
+{
+	if (pm->fd >= 0)
+		close(pm->fd);
+	pm->fd = -1;
+}
+
+static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_ranges *out)
+{
+	struct page_region vec[SCAN_VEC];
+	struct pm_scan_arg a;
+	long n, i;
+	int r;
+
+	while (start < end) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = end;
+		a.vec = (uintptr_t)vec;
+		a.vec_len = SCAN_VEC;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		n = ioctl(pm->fd, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++)
+			if ((r = lg_ranges_add(out, vec[i].start, vec[i].end)))
+				return r;
+		if (a.walk_end <= start)
+			break;
+		start = a.walk_end;
+	}
+	return 0;
+}
+
+static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_ranges *out)
+{
+	uint64_t ent[PAGEMAP_BATCH];
+	int r;
+
+	while (start < end) {
+		uint64_t pages = (end - start) / LG_PAGE_SIZE, i;
+		ssize_t n;
+		if (pages > PAGEMAP_BATCH)
+			pages = PAGEMAP_BATCH;
+		n = pread(pm->fd, ent, pages * 8, (off_t)(start / LG_PAGE_SIZE * 8));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n < 8)
+			return -EIO;
+		pages = (uint64_t)n / 8;
+		for (i = 0; i < pages; i++)
+			if (ent[i] & (LG_PM_PRESENT | LG_PM_SWAPPED))
+				if ((r = lg_ranges_add(out, start + i * LG_PAGE_SIZE,
+						       start + (i + 1) * LG_PAGE_SIZE)))
+					return r;
+		start += pages * LG_PAGE_SIZE;
+	}
+	return 0;
+}
+
+int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
+			 struct lg_ranges *out, struct lg_error *err)
+{
+	int r;
+
+	if (pm->fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pm->pid);
+		pm->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (pm->fd < 0)
+			return lg_fail(err, errno, "cannot open %s", path);
+	}
+	if (pm->have_scan != 0) {
+		r = scan(pm, start, end, out);
+		if (r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP) {
+			pm->have_scan = 0;	/* before 6.7 */
+		} else {
+			pm->have_scan = 1;
+			if (r)
+				return lg_fail(err, -r, "PAGEMAP_SCAN of %d", (int)pm->pid);
+			return 0;
+		}
+	}
+	r = read_entries(pm, start, end, out);
+	if (r)
+		return lg_fail(err, -r, "cannot read pagemap of %d", (int)pm->pid);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* Target memory into the core file, through one bounded buffer: lgcore's
+ * own memory does not grow with the target. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arch/arch.h"
+#include "precopy/dump.h"
+
+/* Large enough that process_vm_readv and pwrite calls are few, small
+ * enough to keep lgcore's footprint far below 64 MiB. */
+#define COPY_BUF (4u << 20)
+
+int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
+		   struct lg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	lg_mem_init(&c->mem, pid);
+	lg_pagemap_init(&c->pagemap, pid);
+	c->file = file;
+	c->bufsize = COPY_BUF;
+	/* mmap, not malloc: pre-fault once, reused for every batch. */
+	c->buf = mmap(NULL, c->bufsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		      -1, 0);
+	if (c->buf == MAP_FAILED) {
+		c->buf = NULL;
+		return lg_fail(err, errno, "cannot allocate the copy buffer");
+	}
+	return 0;
+}
+
+void lg_copier_free(struct lg_copier *c)
+{
+	if (c->buf)
+		munmap(c->buf, c->bufsize);
+	c->buf = NULL;
+	lg_mem_close(&c->mem);
+	lg_pagemap_close(&c->pagemap);
+	lg_ranges_free(&c->scratch);
+}
+
+int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
+		   const struct lg_range *rg, size_t n, bool overwrite, struct lg_error *err)
+{
+	const struct lg_plan_entry *e = &p->e[ei];
+	const struct lg_mapping *m = &p->maps.v[e->map];
+	const struct lg_segment *s = &p->layout.seg[e->seg];
+	struct lg_range batch[256];
+	uint64_t unreadable_before = c->mem.unreadable;
+	size_t i = 0;
+	uint64_t at = n ? rg[0].start : 0;	/* next byte to copy within rg[i] */
+	int r = 0;
+
+	if (e->never_read)
+		return 0;	/* zeros: a hole */
+	while (i < n) {
+		size_t k = 0, j;
+		uint64_t fill = 0;
+		uint8_t *b;
+
+		/* Fill the buffer with as many (pieces of) ranges as fit. */
+		while (i < n && k < sizeof(batch) / sizeof(batch[0]) && fill < c->bufsize) {
+			uint64_t end = rg[i].end, len;
+			if (at < rg[i].start)
+				at = rg[i].start;
+			if (end > m->start + e->dump_len)
+				end = m->start + e->dump_len;
+			if (at >= end) {
+				if (++i < n)
+					at = rg[i].start;
+				continue;
+			}
+			len = end - at;
+			if (len > c->bufsize - fill)
+				len = c->bufsize - fill;
+			batch[k].start = at;
+			batch[k].end = at + len;
+			k++;
+			fill += len;
+			at += len;
+			if (at >= end && ++i < n)
+				at = rg[i].start;
+		}
+		if (!k)
+			break;
+		if ((r = lg_mem_readv(&c->mem, batch, k, c->buf, err)))
+			goto out;
+		c->bytes_read += fill;
+		for (j = 0, b = c->buf; j < k; j++) {
+			uint64_t len = batch[j].end - batch[j].start;
+			uint64_t off = s->offset + (batch[j].start - m->start);
+			if ((r = lg_core_file_write(c->file, off, b, len, overwrite, err)))
+				goto out;
+			b += len;
+		}
+	}
+out:
+	if (c->mem.unreadable != unreadable_before) {
+		/* [vsyscall] is execute-only on current kernels: nobody can
+		 * read it, and the kernel's core has zeros there too. */
+		if (lg_mapping_is_special(m))
+			c->mem.unreadable = unreadable_before;
+		else
+			c->unreadable_maps++;
+	}
+	return r;
+}
+
+int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t ei, struct lg_error *err)
+{
+	const struct lg_plan_entry *e = &p->e[ei];
+	const struct lg_mapping *m = &p->maps.v[e->map];
+	struct lg_range whole = { m->start, m->start + e->dump_len };
+	int r;
+
+	if (!e->dump_len)
+		return 0;
+	if (!lg_mapping_is_private_anon(m))
+		return lg_copy_ranges(c, p, ei, &whole, 1, false, err);
+	/* Never-touched anonymous pages are holes: reading them would
+	 * fault zero pages into the target, for nothing. */
+	lg_ranges_clear(&c->scratch);
+	if ((r = lg_pagemap_populated(&c->pagemap, whole.start, whole.end, &c->scratch, err)))
+		return r;
+	return lg_copy_ranges(c, p, ei, c->scratch.v, c->scratch.n, false, err);
+}

@@ -1,0 +1,91 @@
+/* Taking a dump: the plan (which mappings, which bytes, where in the file),
+ * the copier (target memory into the file), and the stop-and-copy dump.
+ * "Which pages to copy when" lives here; "how the core is laid out and
+ * written" lives in elfcore/, so pre-copy reuses both halves. */
+#ifndef LG_PRECOPY_DUMP_H
+#define LG_PRECOPY_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/ranges.h"
+#include "elfcore/elfcore.h"
+#include "mem/mem.h"
+#include "proc/proc.h"
+#include "ptrace/ptrace.h"
+
+struct lg_plan_entry {
+	size_t map;		/* index in plan->maps */
+	size_t seg;		/* index in plan->layout */
+	enum lg_dump_what what;
+	uint64_t dump_len;	/* bytes from the mapping's start that the core holds */
+	bool never_read;	/* special PFN/IO mapping ([vvar]): zeros, as the kernel writes */
+};
+
+struct lg_plan {
+	struct lg_maps maps;
+	struct lg_layout layout;
+	struct lg_plan_entry *e;	/* one per mapping, in address order */
+	size_t n;
+};
+
+/* Decide, for every mapping in MAPS (taken over by the plan), what the core
+ * holds, and give it file space.  Reads the first bytes of candidate ELF
+ * header mappings through MEM. */
+int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filter *f,
+		  struct lg_mem *mem, struct lg_error *err);
+void lg_plan_free(struct lg_plan *p);
+
+struct lg_copier {
+	struct lg_mem mem;
+	struct lg_pagemap pagemap;
+	struct lg_core_file *file;
+	uint8_t *buf;
+	size_t bufsize;
+	struct lg_ranges scratch;
+	uint64_t bytes_read;
+	size_t unreadable_maps;	/* mappings with pages that read as zeros */
+};
+
+int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
+		   struct lg_error *err);
+void lg_copier_free(struct lg_copier *c);
+/* Copy these ranges of entry E (inside its dumped part) to their place in
+ * the file.  OVERWRITE when they may have been copied before. */
+int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t e,
+		   const struct lg_range *r, size_t n, bool overwrite, struct lg_error *err);
+/* Copy all that the core holds of entry E: only the populated pages of
+ * private anonymous memory, everything of the rest. */
+int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t e, struct lg_error *err);
+
+/* Notes for a stopped group (registers already read) and the program
+ * headers; write them after the data and give the file its name. */
+int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const struct lg_procinfo *pi,
+		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err);
+
+struct lg_dump_opts {
+	bool all;		/* -a */
+};
+
+struct lg_dump_result {
+	size_t threads;
+	size_t segments;
+	uint64_t bytes_read;		/* memory copied from the target */
+	uint64_t bytes_written;		/* data written (holes excluded) */
+	uint64_t unreadable;		/* bytes that read as zeros */
+	size_t unreadable_maps;
+	uint64_t pause_ns;		/* how long the target was stopped */
+	uint64_t total_ns;
+};
+
+/* Stop every thread, copy, resume, write PATH.  On failure nothing (not even
+ * a stale file from an earlier run) is left at PATH and the process runs on
+ * as it was. */
+int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
+		 struct lg_dump_result *res, struct lg_error *err);
+
+uint64_t lg_now_ns(void);
+
+#endif

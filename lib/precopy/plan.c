@@ -1,0 +1,68 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "precopy/dump.h"
+
+int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filter *f,
+		  struct lg_mem *mem, struct lg_error *err)
+{
+	size_t i;
+	int r = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->maps = *maps;
+	memset(maps, 0, sizeof(*maps));
+	lg_layout_init(&p->layout);
+	p->e = calloc(p->maps.n ? p->maps.n : 1, sizeof(*p->e));
+	if (!p->e)
+		return lg_fail(err, ENOMEM, "planning the dump");
+
+	for (i = 0; i < p->maps.n; i++) {
+		const struct lg_mapping *m = &p->maps.v[i];
+		struct lg_plan_entry *e = &p->e[i];
+		uint64_t size = m->end - m->start;
+		long seg;
+
+		e->map = i;
+		e->what = lg_filter_mapping(m, f);
+		if (e->what == LG_DUMP_ELF_HEADER) {
+			/* One page, to carry the build-id and let readers find
+			 * the module, if the mapping starts with ELF magic. */
+			unsigned char magic[SELFMAG];
+			uint64_t before = mem->unreadable;
+			if ((r = lg_mem_read(mem, m->start, magic, sizeof(magic), err)))
+				goto out;
+			if (mem->unreadable != before || memcmp(magic, ELFMAG, SELFMAG)) {
+				mem->unreadable = before;
+				e->what = LG_DUMP_NONE;
+			}
+		}
+		e->dump_len = e->what == LG_DUMP_WHOLE ? size :
+			      e->what == LG_DUMP_ELF_HEADER ? (size < LG_PAGE_SIZE ? size : LG_PAGE_SIZE) : 0;
+		/* [vvar] is PFN-mapped: the kernel's own dump writes it as
+		 * zeros, and reading it only fails. */
+		e->never_read = lg_mapping_is_special(m) && (m->vmflags & (LG_VM_PF | LG_VM_IO));
+		seg = lg_layout_add(&p->layout, m->start, size, e->dump_len, lg_layout_pflags(m->prot));
+		if (seg < 0) {
+			r = lg_fail(err, ENOMEM, "planning the dump");
+			goto out;
+		}
+		e->seg = (size_t)seg;
+		p->n++;
+	}
+out:
+	if (r)
+		lg_plan_free(p);
+	return r;
+}
+
+void lg_plan_free(struct lg_plan *p)
+{
+	lg_maps_free(&p->maps);
+	lg_layout_free(&p->layout);
+	free(p->e);
+	p->e = NULL;
+	p->n = 0;
+}
