@@ -15,13 +15,6 @@
 #include "arch/arch.h"
 #include "track/track_impl.h"
 
-uint64_t lg_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 const char *lg_track_kind_name(enum lg_track_kind k)
 {
 	switch (k) {
@@ -51,7 +44,7 @@ const char *lg_track_reg_name(enum lg_track_reg r)
 	case LG_TRACK_REG_SPECIAL: return "special mapping (EINVAL)";
 	case LG_TRACK_REG_NOWRITE: return "not writable (EPERM)";
 	case LG_TRACK_REG_BUSY: return "target uses userfaultfd itself (EBUSY)";
-	case LG_TRACK_REG_NONE: return "not tracked";
+	case LG_TRACK_REG_NONE: return "shared, special or not tracked";
 	default: return "refused";
 	}
 }

@@ -116,7 +116,7 @@ int lg_tracker_close(struct lg_tracker *t, struct lg_track_teardown *td, struct 
 extern uint64_t lg_track_unprotect_chunk;
 extern uint64_t lg_track_unregister_chunk;
 
-/* Monotonic clock in nanoseconds (for phase timings). */
+/* Monotonic clock in nanoseconds (lib/precopy/dump.c). */
 uint64_t lg_now_ns(void);
 
 #endif
