@@ -295,27 +295,34 @@ static int clear_soft_dirty(struct lg_tracker *t, struct lg_error *err)
 }
 
 int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *rg, size_t n,
-		   struct lg_ranges *pop, struct lg_error *err)
+		   struct lg_ranges *pop, bool *recreated, struct lg_error *err)
 {
 	size_t i;
 	int r;
 
 	switch (t->kind) {
 	case LG_TRACK_UFFD:
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			bool rec = false;
 			if ((r = lg_uffd_scan(t, rg[i].start, rg[i].end, true,
-					      PAGE_IS_PRESENT | PAGE_IS_SWAPPED, pop, NULL, err)))
+					      PAGE_IS_PRESENT | PAGE_IS_SWAPPED, pop, &rec, err)))
 				return r;
+			if (recreated)
+				recreated[i] = rec;
+		}
 		return 0;
 	case LG_TRACK_SOFTDIRTY:
 		/* Clear first, list after: a page written in between is both
 		 * listed and dirty, never missed. */
 		if ((r = clear_soft_dirty(t, err)))
 			return r;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			if (recreated)
+				recreated[i] = false;
 			if ((r = pagemap_select(t, rg[i].start, rg[i].end,
 						LG_PM_PRESENT | LG_PM_SWAPPED, pop, err)))
 				return r;
+		}
 		return 0;
 	default:
 		return lg_failx(err, EINVAL, "the none tracker arms nothing");

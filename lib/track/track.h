@@ -80,9 +80,10 @@ int lg_tracker_register(struct lg_tracker *t, uint64_t start, uint64_t end,
 
 /* Arm the N registered ranges R and append their populated pages (present
  * or swapped) to POP, in address order.  Pages never touched are left
- * alone: arming holes would fill page tables for whole reservations. */
+ * alone: arming holes would fill page tables for whole reservations.
+ * RECREATED (may be NULL) as for lg_tracker_collect(). */
 int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *r, size_t n,
-		   struct lg_ranges *pop, struct lg_error *err);
+		   struct lg_ranges *pop, bool *recreated, struct lg_error *err);
 
 /* Append the pages of the N ranges R written since they were armed to
  * WRITTEN; REARM protects them again (for uffd in the same call, for

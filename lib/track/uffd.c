@@ -25,7 +25,7 @@
 #include "track/track_impl.h"
 
 uint64_t lg_track_unprotect_chunk = 32ull << 20;
-uint64_t lg_track_unregister_chunk = 0;
+uint64_t lg_track_unregister_chunk = 32ull << 20;
 
 /* A seccomp filter may answer userfaultfd(2) with SECCOMP_RET_KILL: we
  * cannot tell without reading the filter, so we do not try. */

@@ -234,7 +234,7 @@ static struct lg_tracker *track_region(struct child *ch, struct lg_ranges *pop)
 	ck_assert_int_eq(lg_tracker_register(t, rg.start, rg.end, &res, &e), 0);
 	ck_assert_int_eq(res, LG_TRACK_REG_OK);
 	release(&g);
-	r = lg_tracker_arm(t, &rg, 1, pop, &e);
+	r = lg_tracker_arm(t, &rg, 1, pop, NULL, &e);
 	ck_assert_msg(r == 0, "arm: %s", e.msg);
 	return t;
 }
@@ -380,7 +380,7 @@ static void killed_tracker(bool while_stopped)
 			_exit(1);
 		if (!while_stopped) {
 			lg_ptrace_release_all(&g, NULL);
-			if (lg_tracker_arm(t, &rg, 1, &pop, &e))
+			if (lg_tracker_arm(t, &rg, 1, &pop, NULL, &e))
 				_exit(1);
 		}
 		if (write(p[1], "r", 1) != 1)
