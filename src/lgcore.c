@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "precopy/dump.h"
+#include "precopy/precopy.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -25,6 +26,13 @@ static void usage(FILE *out)
 		"                  (ignores /proc/PID/coredump_filter; never reads I/O mappings)\n"
 		"  -o PREFIX       write PREFIX.PID instead of core.PID\n"
 		"  -g GDB, -d DIR  accepted for compatibility with gcore; no effect\n"
+		"  --mode=MODE     precopy (default): copy memory while the process runs and\n"
+		"                  stop it only to copy what changed; stop: stop it throughout\n"
+		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
+		"  --max-passes=N  pre-copy passes after the first full one (default 8)\n"
+		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
+		"  --verbose       print the phases and their timings on stderr\n"
+		"  --stats=FILE    write the same as JSON to FILE\n"
 		"  -h, --help      show this help and exit\n"
 		"  -v, --version   show the version and exit\n"
 		"\n"
@@ -50,9 +58,19 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
+		{ "mode", required_argument, NULL, 'M' },
+		{ "tracker", required_argument, NULL, 'T' },
+		{ "max-passes", required_argument, NULL, 'P' },
+		{ "pause-target", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "stats", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lg_dump_opts opts = { 0 };
+	struct lg_precopy_opts popts = { .max_passes = 8, .pause_target_ns = 5000000 };
+	bool precopy = true, verbose = false;
+	const char *stats = NULL;
+	char *end;
 	const char *prefix = "core";
 	int c, i;
 
@@ -66,6 +84,42 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 		case 'd':
+			break;
+		case 'M':
+			if (!strcmp(optarg, "precopy") || !strcmp(optarg, "stop")) {
+				precopy = !strcmp(optarg, "precopy");
+				break;
+			}
+			fprintf(stderr, "lgcore: --mode must be precopy or stop\n");
+			return EXIT_USAGE;
+		case 'T':
+			if (lg_track_kind_parse(optarg, &popts.kind)) {
+				fprintf(stderr, "lgcore: --tracker must be uffd, soft-dirty or none\n");
+				return EXIT_USAGE;
+			}
+			popts.force_kind = true;
+			break;
+		case 'P':
+			popts.max_passes = (int)strtol(optarg, &end, 10);
+			if (*end || popts.max_passes < 0 || popts.max_passes > LG_PRECOPY_MAX_PASSES) {
+				fprintf(stderr, "lgcore: --max-passes must be 0..%d\n", LG_PRECOPY_MAX_PASSES);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'S': {
+			double v = strtod(optarg, &end);
+			if (*end || v < 0 || v > 1e6) {
+				fprintf(stderr, "lgcore: --pause-target takes milliseconds\n");
+				return EXIT_USAGE;
+			}
+			popts.pause_target_ns = (uint64_t)(v * 1e6);
+			break;
+		}
+		case 'V':
+			verbose = true;
+			break;
+		case 'J':
+			stats = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -108,7 +162,29 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lgcore: out of memory\n");
 			return EXIT_DUMP_FAILED;
 		}
-		if (lg_dump_stop(pid, path, &opts, &res, &err)) {
+		popts.all = opts.all;
+		if (precopy) {
+			struct lg_precopy_result pres;
+			int r = lg_dump_precopy(pid, path, &popts, &pres, &err);
+			res = pres.dump;
+			if (verbose || stats) {
+				struct lg_buf b = { 0 };
+				if (verbose && !lg_precopy_report_text(&pres, &b))
+					fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
+				b.len = 0;
+				if (stats && !lg_precopy_report_json(&pres, "precopy", &b)) {
+					FILE *f = fopen(stats, "w");
+					if (!f || fwrite(b.p, 1, b.len, f) != b.len)
+						fprintf(stderr, "lgcore: cannot write %s\n", stats);
+					if (f)
+						fclose(f);
+				}
+				lg_buf_free(&b);
+			}
+			if (r)
+				goto failed;
+		} else if (lg_dump_stop(pid, path, &opts, &res, &err)) {
+		failed:
 			fprintf(stderr, "lgcore: failed to create %s: %s\n", path, err.msg);
 			free(path);
 			return EXIT_DUMP_FAILED;
@@ -117,6 +193,9 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"lgcore: warning: %s: %llu KiB in %zu mappings could not be read and are zeros\n",
 				path, (unsigned long long)(res.unreadable / 1024), res.unreadable_maps);
+		if (verbose && !precopy)
+			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
+				res.pause_ns / 1e6, res.total_ns / 1e6);
 		printf("Saved corefile %s\n", path);
 		free(path);
 	}

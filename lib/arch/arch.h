@@ -3,6 +3,7 @@
 #ifndef LG_ARCH_H
 #define LG_ARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <elf.h>
@@ -30,5 +31,25 @@ int lg_arch_process_notes(struct lg_buf *notes);
 /* The general registers as pr_reg holds them (struct user_regs_struct). */
 uint64_t lg_arch_reg_pc(const void *gregs);
 uint64_t lg_arch_reg_sp(const void *gregs);
+
+/* Syscall injection (lib/ptrace/inject.c).  The instruction that enters the
+ * kernel, as bytes to look for in the target's executable memory. */
+extern const uint8_t lg_arch_syscall_insn[];
+extern const size_t lg_arch_syscall_insn_len;
+
+/* Turn a copy of the registers GREGS into a call of syscall NR with ARGS
+ * (up to 6) executed by the instruction at PC.  The "interrupted syscall"
+ * register is set to -1 so that the kernel does no restart processing on
+ * the way out of the stop we inject from. */
+void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6]);
+/* The return value of a syscall at its exit stop (-errno on failure). */
+int64_t lg_arch_syscall_ret(const void *gregs);
+/* The "interrupted syscall" register (orig_rax on x86-64): -1 outside a syscall. */
+int64_t lg_arch_syscall_nr(const void *gregs);
+/* Registers saved at an interrupt stop are written back at a syscall-exit
+ * stop after an injection, where the kernel no longer restarts the
+ * interrupted syscall itself: apply its restart rules to GREGS by hand.
+ * Returns true if GREGS were changed. */
+bool lg_arch_fix_restart(void *gregs);
 
 #endif

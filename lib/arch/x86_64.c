@@ -81,3 +81,77 @@ out:
 	lg_buf_free(&d);
 	return r;
 }
+
+/* syscall: 0f 05.  The x86-64 vDSO has it in its clock_gettime & co.
+ * fallbacks; libc has many. */
+const uint8_t lg_arch_syscall_insn[] = { 0x0f, 0x05 };
+const size_t lg_arch_syscall_insn_len = 2;
+
+void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6])
+{
+	struct user_regs_struct r;
+	memcpy(&r, gregs, sizeof(r));
+	r.rip = pc;
+	r.rax = (uint64_t)nr;
+	/* The x86-64 syscall ABI: rdi rsi rdx r10 r8 r9. */
+	r.rdi = args[0];
+	r.rsi = args[1];
+	r.rdx = args[2];
+	r.r10 = args[3];
+	r.r8 = args[4];
+	r.r9 = args[5];
+	r.orig_rax = (uint64_t)-1;
+	memcpy(gregs, &r, sizeof(r));
+}
+
+int64_t lg_arch_syscall_ret(const void *gregs)
+{
+	struct user_regs_struct r;
+	memcpy(&r, gregs, sizeof(r));
+	return (int64_t)r.rax;
+}
+
+int64_t lg_arch_syscall_nr(const void *gregs)
+{
+	struct user_regs_struct r;
+	memcpy(&r, gregs, sizeof(r));
+	return (int64_t)r.orig_rax;
+}
+
+/* The kernel's internal restart codes (include/linux/errno.h), never seen by
+ * user space except in a tracer's view of rax. */
+#define LG_ERESTARTSYS		512
+#define LG_ERESTARTNOINTR	513
+#define LG_ERESTARTNOHAND	514
+#define LG_ERESTART_RESTARTBLOCK 516
+#define LG_NR_restart_syscall	219
+
+/* What arch/x86/kernel/signal.c does when a thread leaves a signal stop with
+ * no handler to run: rewind to the syscall instruction and redo it, or for
+ * nanosleep/clock_nanosleep/poll-style waits, call restart_syscall(2), which
+ * continues with the remaining time.  We restore registers at a syscall-exit
+ * stop instead, where that code no longer runs (measured on 6.18, see
+ * REFERENCE.md section 7), so it is done here. */
+bool lg_arch_fix_restart(void *gregs)
+{
+	struct user_regs_struct r;
+	memcpy(&r, gregs, sizeof(r));
+	if ((int64_t)r.orig_rax < 0)
+		return false;
+	switch ((int64_t)r.rax) {
+	case -LG_ERESTARTSYS:
+	case -LG_ERESTARTNOINTR:
+	case -LG_ERESTARTNOHAND:
+		r.rax = r.orig_rax;
+		r.rip -= 2;
+		break;
+	case -LG_ERESTART_RESTARTBLOCK:
+		r.rax = LG_NR_restart_syscall;
+		r.rip -= 2;
+		break;
+	default:
+		return false;
+	}
+	memcpy(gregs, &r, sizeof(r));
+	return true;
+}

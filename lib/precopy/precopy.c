@@ -1,0 +1,634 @@
+/* Pre-copy: copy memory while the target runs, then stop it only to copy
+ * what changed.
+ *
+ *   set-up stop   seize every thread, plan the core from /proc/PID/smaps,
+ *                 open a tracker (for uffd: inject userfaultfd(2)) and
+ *                 register each private mapping; resume.     (~1 ms)
+ *   pass 0        arm and list the populated pages, copy them to their
+ *                 final place in the core file.               (target runs)
+ *   passes 1..N   collect and re-arm written pages, copy them again, until
+ *                 the predicted final copy fits --pause-target or the dirty
+ *                 set stops shrinking.                         (target runs)
+ *   final stop    seize; registers; /proc/PID/maps compared with the plan;
+ *                 copy the pages written since the last pass, and in full
+ *                 what is new, changed, shared or untracked; punch the
+ *                 pages that are gone (MADV_DONTNEED, dropped huge pages:
+ *                 not reported as written on 6.18); resume.
+ *   teardown      unprotect in chunks, unregister, close (target runs);
+ *                 notes and headers at the end of the file; link it.
+ *
+ * Memory goes straight to its place in the file: a mapping unchanged at
+ * the final stop keeps the file space it was given at the set-up stop,
+ * anything new gets space after it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "precopy/precopy.h"
+
+#ifndef FALLOC_FL_KEEP_SIZE
+# define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+# define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+
+struct pc_state {
+	pid_t pid;
+	const struct lg_precopy_opts *o;
+	struct lg_precopy_result *res;
+	struct lg_core_file file;
+	struct lg_copier c;
+	struct lg_plan a, b;		/* at the set-up stop, at the final stop */
+	bool *tracked, *recreated;	/* per entry of a */
+	struct lg_range *tr;		/* tracked ranges of a, address order */
+	size_t *tr_ent, ntr;
+	bool *tr_rec;
+	struct lg_tracker *t;
+	struct lg_ranges w;		/* written pages */
+	struct lg_ranges clip;
+	size_t *src;			/* per entry of b: entry of a whose file space it uses, or -1 */
+};
+
+#define NO_SRC ((size_t)-1)
+
+/* /proc/PID/smaps walks every page table to count Rss: about 4 ms for a
+ * 200 MiB process here, too slow for a stop.  Inside a stop read the cheap
+ * /proc/PID/maps and take the smaps fields of each mapping from HINT (read
+ * earlier) when the same mapping is there; only if one is not, read smaps.
+ * (A VmFlags change without a range change, e.g. MADV_DONTDUMP on a whole
+ * mapping during the dump, is seen at the set-up stop only.) */
+static int read_maps_fast(pid_t pid, const struct lg_maps *hint, struct lg_maps *out,
+			  struct lg_error *err)
+{
+	size_t i, j = 0;
+	int r;
+
+	if ((r = lg_maps_read(pid, false, out, err)))
+		return r;
+	for (i = 0; i < out->n; i++) {
+		struct lg_mapping *m = &out->v[i];
+		while (j < hint->n && hint->v[j].end <= m->start)
+			j++;
+		if (j < hint->n && hint->v[j].start == m->start && hint->v[j].end == m->end &&
+		    hint->v[j].inode == m->inode && hint->v[j].offset == m->offset &&
+		    hint->v[j].has_smaps && !strcmp(hint->v[j].name, m->name)) {
+			m->has_smaps = true;
+			m->anonymous_kb = hint->v[j].anonymous_kb;
+			m->swap_kb = hint->v[j].swap_kb;
+			m->rss_kb = hint->v[j].rss_kb;
+			m->vmflags = hint->v[j].vmflags;
+			continue;
+		}
+		lg_maps_free(out);
+		return lg_maps_read(pid, true, out, err);
+	}
+	return 0;
+}
+
+static void leader_first(struct lg_tgroup *g)
+{
+	size_t i;
+	for (i = 1; i < g->n; i++)
+		if (g->t[i].tid == g->pid) {
+			struct lg_thread t = g->t[i];
+			memmove(&g->t[1], &g->t[0], i * sizeof(t));
+			g->t[0] = t;
+		}
+}
+
+/* Copy the part of the sorted list SRC that falls in [start, end) as
+ * entry EI of plan P.  *CUR walks SRC across calls with increasing START. */
+static int copy_clipped(struct pc_state *s, const struct lg_plan *p, size_t ei, uint64_t start,
+			uint64_t end, const struct lg_ranges *src, size_t *cur, bool overwrite,
+			struct lg_error *err)
+{
+	size_t i;
+
+	lg_ranges_clear(&s->clip);
+	while (*cur < src->n && src->v[*cur].end <= start)
+		(*cur)++;
+	for (i = *cur; i < src->n && src->v[i].start < end; i++) {
+		uint64_t a = src->v[i].start > start ? src->v[i].start : start;
+		uint64_t z = src->v[i].end < end ? src->v[i].end : end;
+		if (lg_ranges_add(&s->clip, a, z))
+			return lg_fail(err, ENOMEM, "page list");
+	}
+	if (!s->clip.n)
+		return 0;
+	return lg_copy_ranges(&s->c, p, ei, s->clip.v, s->clip.n, overwrite, err);
+}
+
+/* Copy the written list W to the entries of plan A it belongs to. */
+static int copy_written_a(struct pc_state *s, bool overwrite, struct lg_error *err)
+{
+	size_t k, cur = 0;
+	int r;
+
+	for (k = 0; k < s->ntr; k++) {
+		size_t ei = s->tr_ent[k];
+		if (s->recreated[ei])
+			continue;
+		if ((r = copy_clipped(s, &s->a, ei, s->tr[k].start, s->tr[k].end, &s->w, &cur,
+				      overwrite, err)))
+			return r;
+	}
+	return 0;
+}
+
+static int collect(struct pc_state *s, bool rearm, struct lg_error *err)
+{
+	size_t k;
+	int r;
+
+	lg_ranges_clear(&s->w);
+	if (lg_tracker_kind(s->t) == LG_TRACK_SOFTDIRTY) {
+		/* Read all, then clear once: clear_refs is process-wide. */
+		if ((r = lg_tracker_collect(s->t, s->tr, s->ntr, rearm, &s->w, s->tr_rec, err)))
+			return r;
+	} else {
+		for (k = 0; k < s->ntr; k++) {
+			if (s->recreated[s->tr_ent[k]])
+				continue;
+			s->tr_rec[k] = false;
+			if ((r = lg_tracker_collect(s->t, &s->tr[k], 1, rearm, &s->w, &s->tr_rec[k],
+						    err)))
+				return r;
+		}
+	}
+	for (k = 0; k < s->ntr; k++)
+		if (s->tr_rec[k] && !s->recreated[s->tr_ent[k]]) {
+			s->recreated[s->tr_ent[k]] = true;
+			s->res->final_recreated_maps++;
+		}
+	return 0;
+}
+
+/* Which mappings a tracker may follow: those whose bytes are in the core
+ * and only this process writes.  Shared memory is written by others
+ * unseen, [vdso]/[vvar] are refused anyway: all of those are copied in the
+ * final stop. */
+static bool trackable(const struct lg_plan *p, size_t i)
+{
+	const struct lg_mapping *m = &p->maps.v[p->e[i].map];
+	return p->e[i].dump_len && !p->e[i].never_read && !m->shared && !lg_mapping_is_special(m);
+}
+
+static int setup(struct pc_state *s, enum lg_track_kind kind, const struct lg_track_probe *probe,
+		 struct lg_error *err)
+{
+	struct lg_tgroup g = { 0 };
+	struct lg_maps maps = { 0 }, hint = { 0 };
+	struct lg_filter filter;
+	struct lg_procinfo pi = { 0 };
+	uint64_t t0;
+	size_t i;
+	int r;
+
+	/* smaps while the target runs; inside the stop only maps. */
+	if ((r = lg_maps_read(s->pid, true, &hint, err)))
+		return r;
+	if ((r = lg_ptrace_stop_all(s->pid, PTRACE_O_TRACESYSGOOD, &g, err))) {
+		lg_maps_free(&hint);
+		return r;
+	}
+	t0 = lg_now_ns();
+	if ((r = lg_procinfo_read(s->pid, &pi, err)))
+		goto out;
+	filter.bits = pi.coredump_filter;
+	filter.all = s->o->all;
+	lg_procinfo_free(&pi);
+	r = read_maps_fast(s->pid, &hint, &maps, err);
+	lg_maps_free(&hint);
+	if (r)
+		goto out;
+	if ((r = lg_plan_build(&s->a, &maps, &filter, &s->c.mem, err)))
+		goto out;
+	s->tracked = calloc(s->a.n + 1, sizeof(bool));
+	s->recreated = calloc(s->a.n + 1, sizeof(bool));
+	s->tr = calloc(s->a.n + 1, sizeof(*s->tr));
+	s->tr_ent = calloc(s->a.n + 1, sizeof(size_t));
+	s->tr_rec = calloc(s->a.n + 1, sizeof(bool));
+	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec) {
+		r = lg_fail(err, ENOMEM, "planning");
+		goto out;
+	}
+	if ((r = lg_tracker_open(kind, probe, &g, &s->t, err)))
+		goto out;
+	for (i = 0; i < s->a.n; i++) {
+		const struct lg_mapping *m = &s->a.maps.v[s->a.e[i].map];
+		enum lg_track_reg res = LG_TRACK_REG_NONE;
+		if (!s->a.e[i].dump_len)
+			continue;
+		if (trackable(&s->a, i) &&
+		    (r = lg_tracker_register(s->t, m->start, m->end, &res, err)))
+			goto out;
+		if (res == LG_TRACK_REG_OK) {
+			s->tracked[i] = true;
+			s->tr[s->ntr].start = m->start;
+			s->tr[s->ntr].end = m->end;
+			s->tr_ent[s->ntr++] = i;
+			s->res->tracked_maps++;
+		} else {
+			s->res->untracked_maps++;
+			s->res->untracked_by_reason[res]++;
+		}
+	}
+out:
+	lg_ptrace_release_all(&g, NULL);
+	s->res->setup_ns = lg_now_ns() - t0;
+	lg_tgroup_free(&g);
+	if (r && s->t) {
+		lg_tracker_close(s->t, NULL, NULL);
+		s->t = NULL;
+	}
+	return r;
+}
+
+/* Pass 0: arm and copy every populated page of the tracked mappings. */
+static int pass0(struct pc_state *s, struct lg_error *err)
+{
+	uint64_t t0 = lg_now_ns();
+	size_t k;
+	int r;
+
+	for (k = 0; k < s->ntr; k++) {
+		size_t ei = s->tr_ent[k];
+		const struct lg_mapping *m = &s->a.maps.v[s->a.e[ei].map];
+		lg_ranges_clear(&s->w);
+		/* Soft-dirty arms by clearing the whole process: once,
+		 * before the first listing; the other mappings are listed. */
+		if (lg_tracker_kind(s->t) == LG_TRACK_SOFTDIRTY && k > 0) {
+			if ((r = lg_tracker_populated(s->t, s->tr[k].start, s->tr[k].end, &s->w, err)))
+				return r;
+		} else if ((r = lg_tracker_arm(s->t, &s->tr[k], 1, &s->w, &s->tr_rec[k], err))) {
+			return r;
+		}
+		if (s->tr_rec[k]) {
+			/* Unmapped or replaced since the set-up stop: whatever
+			 * is there now is copied in the final stop. */
+			s->recreated[ei] = true;
+			s->res->final_recreated_maps++;
+			continue;
+		}
+		if (lg_mapping_is_private_anon(m)) {
+			r = lg_copy_ranges(&s->c, &s->a, ei, s->w.v, s->w.n, false, err);
+			s->res->pass[0].pages += lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
+		} else {
+			/* File-backed: an absent page still has the file's
+			 * bytes.  Pages written later are COW'd, hence
+			 * present and reported. */
+			r = lg_copy_entry(&s->c, &s->a, ei, err);
+			s->res->pass[0].pages += s->a.e[ei].dump_len / LG_PAGE_SIZE;
+		}
+		if (r)
+			return r;
+	}
+	s->res->pass[0].ns = lg_now_ns() - t0;
+	s->res->npasses = 1;
+	return 0;
+}
+
+static int passes(struct pc_state *s, struct lg_error *err)
+{
+	/* Copy speed of pass 0, to predict how long the final copy takes. */
+	double ns_per_page = s->res->pass[0].pages ?
+			     (double)s->res->pass[0].ns / (double)s->res->pass[0].pages : 2000.0;
+	uint64_t prev = UINT64_MAX;
+	int max = s->o->max_passes, k;
+	int r;
+
+	if (max > LG_PRECOPY_MAX_PASSES)
+		max = LG_PRECOPY_MAX_PASSES;
+	if (ns_per_page < 100)
+		ns_per_page = 100;
+	for (k = 1; k <= max; k++) {
+		uint64_t t0 = lg_now_ns(), pages;
+		struct lg_tgroup g = { 0 };
+		bool stopped = false;
+
+		if (lg_tracker_rearm_needs_stop(s->t)) {
+			if ((r = lg_ptrace_stop_all(s->pid, 0, &g, err)))
+				return r;
+			stopped = true;
+		}
+		r = collect(s, true, err);
+		if (stopped) {
+			lg_ptrace_release_all(&g, NULL);
+			lg_tgroup_free(&g);
+		}
+		if (r)
+			return r;
+		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
+		if ((r = copy_written_a(s, true, err)))
+			return r;
+		s->res->pass[k].pages = pages;
+		s->res->pass[k].ns = lg_now_ns() - t0;
+		s->res->npasses = (size_t)k + 1;
+		/* The final stop will copy about what this pass found (the
+		 * writes of a pass as long as this one). */
+		if ((double)pages * ns_per_page <= (double)s->o->pause_target_ns)
+			break;
+		if (k >= 2 && pages * 10 >= prev * 9)
+			break;	/* not converging: more passes only cost time */
+		prev = pages;
+	}
+	return 0;
+}
+
+static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
+{
+	return x->inode == y->inode && x->dev_major == y->dev_major && x->dev_minor == y->dev_minor &&
+	       x->shared == y->shared && !strcmp(x->name, y->name) &&
+	       x->offset + (y->start - x->start) == y->offset;
+}
+
+/* Plan B (the final maps) reuses A's file space where a mapping, or a part
+ * of one, is still the tracked mapping it was; everything else gets new
+ * space after A's data. */
+static int replan(struct pc_state *s, struct lg_error *err)
+{
+	uint64_t next = s->a.layout.data_end;
+	size_t i, j = 0;
+
+	s->src = calloc(s->b.n + 1, sizeof(size_t));
+	if (!s->src)
+		return lg_fail(err, ENOMEM, "planning");
+	for (i = 0; i < s->b.n; i++) {
+		const struct lg_plan_entry *eb = &s->b.e[i];
+		const struct lg_mapping *mb = &s->b.maps.v[eb->map];
+		struct lg_segment *sb = &s->b.layout.seg[eb->seg];
+		s->src[i] = NO_SRC;
+		if (!eb->dump_len)
+			continue;
+		while (j < s->a.n && s->a.maps.v[s->a.e[j].map].end <= mb->start)
+			j++;
+		if (j < s->a.n && s->tracked[j] && !s->recreated[j] && !mb->shared) {
+			const struct lg_plan_entry *ea = &s->a.e[j];
+			const struct lg_mapping *ma = &s->a.maps.v[ea->map];
+			if (ma->start <= mb->start && mb->start + eb->dump_len <= ma->start + ea->dump_len &&
+			    ea->what == eb->what && same_mapping(ma, mb)) {
+				s->src[i] = j;
+				sb->offset = s->a.layout.seg[ea->seg].offset + (mb->start - ma->start);
+				continue;
+			}
+		}
+		sb->offset = next;
+		next += (sb->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+		s->res->final_new_maps++;
+	}
+	s->b.layout.data_end = next;
+	return 0;
+}
+
+static int punch_gaps(struct pc_state *s, size_t bi, struct lg_error *err)
+{
+	const struct lg_plan_entry *e = &s->b.e[bi];
+	const struct lg_mapping *m = &s->b.maps.v[e->map];
+	uint64_t off = s->b.layout.seg[e->seg].offset, at = m->start, end = m->start + e->dump_len;
+	size_t i;
+	int r;
+
+	lg_ranges_clear(&s->clip);
+	if ((r = lg_pagemap_populated(&s->c.pagemap, at, end, &s->clip, err)))
+		return r;
+	for (i = 0; i <= s->clip.n; i++) {
+		uint64_t z = i < s->clip.n ? s->clip.v[i].start : end;
+		if (z > at && fallocate(s->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)(off + (at - m->start)), (off_t)(z - at)) < 0 &&
+		    errno != EOPNOTSUPP)
+			return lg_fail(err, errno, "punching a hole in the core");
+		if (i < s->clip.n)
+			at = s->clip.v[i].end;
+	}
+	return 0;
+}
+
+static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinfo *pi,
+		      struct lg_threadinfo **tip, struct lg_error *err)
+{
+	struct lg_maps maps = { 0 };
+	struct lg_filter filter;
+	struct lg_threadinfo *ti;
+	uint64_t t0, t1;
+	size_t i, cur;
+	int r;
+
+	if ((r = lg_ptrace_stop_all(s->pid, 0, g, err)))
+		return r;
+	t0 = lg_now_ns();
+	leader_first(g);
+	if ((r = lg_procinfo_read(s->pid, pi, err)))
+		goto out;
+	ti = *tip = calloc(g->n + 1, sizeof(*ti));
+	if (!ti) {
+		r = lg_fail(err, ENOMEM, "threads");
+		goto out;
+	}
+	for (i = 0; i < g->n; i++) {
+		if ((r = lg_ptrace_get_regs(&g->t[i], err)))
+			goto out;
+		if (lg_threadinfo_read(s->pid, g->t[i].tid, g->t[i].tid == s->pid, &ti[i], NULL))
+			ti[i].tid = g->t[i].tid;
+	}
+	t1 = lg_now_ns();
+	s->res->final_regs_ns = t1 - t0;
+
+	if ((r = read_maps_fast(s->pid, &s->a.maps, &maps, err)))
+		goto out;
+	filter.bits = pi->coredump_filter;
+	filter.all = s->o->all;
+	if ((r = lg_plan_build(&s->b, &maps, &filter, &s->c.mem, err)))
+		goto out;
+	if ((r = collect(s, false, err)))
+		goto out;
+	if ((r = replan(s, err)))
+		goto out;
+	s->res->final_maps_ns = lg_now_ns() - t1;
+	t1 = lg_now_ns();
+
+	/* Pages written since the last pass, where their mapping still is. */
+	s->res->final_dirty_pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
+	for (i = 0, cur = 0; i < s->b.n; i++) {
+		const struct lg_mapping *m = &s->b.maps.v[s->b.e[i].map];
+		if (s->src[i] == NO_SRC)
+			continue;
+		if ((r = copy_clipped(s, &s->b, i, m->start, m->start + s->b.e[i].dump_len, &s->w,
+				      &cur, true, err)))
+			goto out;
+	}
+	s->res->final_dirty_ns = lg_now_ns() - t1;
+	t1 = lg_now_ns();
+
+	/* New, changed, shared and untracked mappings, in full. */
+	for (i = 0; i < s->b.n; i++) {
+		uint64_t before = s->c.bytes_read;
+		if (s->src[i] != NO_SRC || !s->b.e[i].dump_len)
+			continue;
+		if ((r = lg_copy_entry(&s->c, &s->b, i, err)))
+			goto out;
+		s->res->final_full_bytes += s->c.bytes_read - before;
+	}
+	s->res->final_full_ns = lg_now_ns() - t1;
+	t1 = lg_now_ns();
+
+	/* Copied pages that are gone now read as zeros. */
+	for (i = 0; i < s->b.n; i++)
+		if (s->src[i] != NO_SRC && lg_mapping_is_private_anon(&s->b.maps.v[s->b.e[i].map]) &&
+		    (r = punch_gaps(s, i, err)))
+			goto out;
+	s->res->final_holes_ns = lg_now_ns() - t1;
+out:
+	lg_ptrace_release_all(g, NULL);
+	s->res->final_ns = lg_now_ns() - t0;
+	return r;
+}
+
+/* File space of A no mapping of B uses any more: give its blocks back. */
+static void punch_stale(struct pc_state *s)
+{
+	size_t i, j;
+	for (i = 0; i < s->a.n; i++) {
+		const struct lg_segment *sa = &s->a.layout.seg[s->a.e[i].seg];
+		bool used = false;
+		if (!s->tracked[i] || !sa->filesz)
+			continue;
+		for (j = 0; j < s->b.n && !used; j++)
+			used = s->src[j] == i;
+		if (!used) {
+			fallocate(s->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				  (off_t)sa->offset, (off_t)sa->filesz);
+			s->res->stale_bytes += sa->filesz;
+		}
+	}
+}
+
+int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o,
+		    struct lg_precopy_result *res, struct lg_error *err)
+{
+	struct pc_state s;
+	struct lg_track_probe probe;
+	struct lg_tgroup g = { 0 };
+	struct lg_procinfo pi = { 0 };
+	struct lg_threadinfo *ti = NULL;
+	enum lg_track_kind kind;
+	bool have_file = false, have_copier = false;
+	uint64_t t0 = lg_now_ns();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.pid = pid;
+	s.o = o;
+	s.res = res;
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return lg_failx(err, ESRCH, "no such process");
+
+	lg_track_probe(&probe);
+	kind = o->force_kind ? o->kind : lg_track_best(&probe);
+	if (!o->force_kind && kind != LG_TRACK_UFFD)
+		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", probe.uffd_why);
+	if (kind == LG_TRACK_NONE)
+		goto stop_mode;
+
+	if ((r = lg_core_file_create(&s.file, path, err)))
+		return r;
+	have_file = true;
+	if ((r = lg_copier_init(&s.c, pid, &s.file, err)))
+		goto out;
+	have_copier = true;
+
+	r = setup(&s, kind, &probe, err);
+	if (r == -ESRCH)
+		goto out;
+	if (r && kind == LG_TRACK_UFFD && !o->force_kind && probe.soft_dirty) {
+		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", err->msg);
+		lg_plan_free(&s.a);
+		free(s.tracked); free(s.recreated); free(s.tr); free(s.tr_ent); free(s.tr_rec);
+		s.tracked = s.recreated = s.tr_rec = NULL; s.tr = NULL; s.tr_ent = NULL; s.ntr = 0;
+		res->tracked_maps = res->untracked_maps = 0;
+		memset(res->untracked_by_reason, 0, sizeof(res->untracked_by_reason));
+		kind = LG_TRACK_SOFTDIRTY;
+		r = setup(&s, kind, &probe, err);
+	}
+	if (r && !o->force_kind) {
+		/* No tracker for this target (seccomp, not allowed ...): the
+		 * foundation's stop-and-copy, with the reason said. */
+		snprintf(res->fallback, sizeof(res->fallback), "%s", err->msg);
+		lg_copier_free(&s.c);
+		have_copier = false;
+		lg_core_file_abort(&s.file);
+		have_file = false;
+		lg_plan_free(&s.a);
+		goto stop_mode;
+	}
+	if (r)
+		goto out;
+	res->kind = kind;
+
+	if ((r = pass0(&s, err)) || (r = passes(&s, err)))
+		goto out;
+	r = final_stop(&s, &g, &pi, &ti, err);
+	if (r)
+		goto out;
+	{
+		uint64_t t1 = lg_now_ns();
+		r = lg_tracker_close(s.t, &res->td, err);
+		s.t = NULL;
+		res->teardown_ns = lg_now_ns() - t1;
+		if (r)
+			goto out;
+	}
+	punch_stale(&s);
+	if ((r = lg_dump_finish(&s.file, &s.b, &pi, &g, ti, err)))
+		goto out;
+	have_file = false;
+	res->dump.threads = g.n;
+	res->dump.segments = s.b.layout.n;
+	res->dump.bytes_read = s.c.bytes_read;
+	res->dump.bytes_written = s.file.bytes_written;
+	res->dump.unreadable = s.c.mem.unreadable;
+	res->dump.unreadable_maps = s.c.unreadable_maps;
+	res->dump.pause_ns = res->setup_ns + res->final_ns;
+out:
+	if (s.t)
+		lg_tracker_close(s.t, NULL, NULL);
+	if (have_file) {
+		lg_core_file_abort(&s.file);
+		lg_core_file_remove_stale(path);
+	} else if (r) {
+		lg_core_file_remove_stale(path);
+	}
+	if (have_copier)
+		lg_copier_free(&s.c);
+	lg_plan_free(&s.a);
+	lg_plan_free(&s.b);
+	lg_procinfo_free(&pi);
+	lg_tgroup_free(&g);
+	free(ti);
+	free(s.tracked);
+	free(s.recreated);
+	free(s.tr);
+	free(s.tr_ent);
+	free(s.tr_rec);
+	free(s.src);
+	lg_ranges_free(&s.w);
+	lg_ranges_free(&s.clip);
+	res->dump.total_ns = lg_now_ns() - t0;
+	return r;
+
+stop_mode:
+	res->kind = LG_TRACK_NONE;
+	{
+		struct lg_dump_opts so = { .all = o->all };
+		r = lg_dump_stop(pid, path, &so, &res->dump, err);
+	}
+	res->dump.total_ns = lg_now_ns() - t0;
+	return r;
+}

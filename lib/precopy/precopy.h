@@ -1,0 +1,59 @@
+/* The low-pause dump: pre-copy with dirty-page tracking, then a short
+ * final stop that copies only what changed (issue 4). */
+#ifndef LG_PRECOPY_H
+#define LG_PRECOPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "precopy/dump.h"
+#include "track/track.h"
+
+#define LG_PRECOPY_MAX_PASSES 64
+
+struct lg_precopy_opts {
+	bool all;			/* -a */
+	bool force_kind;		/* use KIND, not the best the kernel has */
+	enum lg_track_kind kind;
+	int max_passes;			/* passes after the first full one (default 8) */
+	uint64_t pause_target_ns;	/* iterate while the final copy would exceed it */
+};
+
+struct lg_precopy_pass {
+	uint64_t pages, ns;
+};
+
+struct lg_precopy_result {
+	struct lg_dump_result dump;
+	enum lg_track_kind kind;	/* the tracker that ran */
+	char fallback[256];		/* why a weaker tracker (or stop mode) ran */
+	size_t tracked_maps, untracked_maps;
+	size_t untracked_by_reason[LG_TRACK_REG_NONE + 1];
+	uint64_t setup_ns;		/* the set-up stop */
+	size_t npasses;
+	struct lg_precopy_pass pass[LG_PRECOPY_MAX_PASSES + 1];	/* pass 0: populated pages */
+	/* The final stop, broken down. */
+	uint64_t final_ns, final_regs_ns, final_maps_ns, final_collect_ns, final_dirty_ns,
+		final_full_ns, final_holes_ns;
+	uint64_t final_dirty_pages, final_full_bytes;
+	size_t final_new_maps, final_recreated_maps;
+	uint64_t teardown_ns;
+	struct lg_track_teardown td;
+	uint64_t stale_bytes;		/* file space of mappings gone at the final stop */
+};
+
+/* Dump PID into PATH with pre-copy.  Falls back to lg_dump_stop() when no
+ * tracker can be used (res->kind == LG_TRACK_NONE, res->fallback says why).
+ * The core is the state at the final stop.  On failure nothing is left at
+ * PATH, the target runs on, and no tracking stays armed. */
+int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o,
+		    struct lg_precopy_result *res, struct lg_error *err);
+
+/* The result as text for --verbose, or as a JSON object for --stats. */
+int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *out);
+int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, struct lg_buf *out);
+
+#endif

@@ -1,0 +1,117 @@
+/* --verbose text and --stats JSON for a pre-copy dump (formatted here,
+ * printed by the tool). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "precopy/precopy.h"
+
+static int addf(struct lg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct lg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || lg_buf_reserve(b, (size_t)n + 1))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
+{
+	size_t i;
+	int e = 0;
+
+	e |= addf(o, "tracker: %s%s%s%s\n", lg_track_kind_name(r->kind),
+		  r->kind == LG_TRACK_NONE ? " (stop-and-copy)" : "",
+		  r->fallback[0] ? "; " : "", r->fallback);
+	if (r->kind == LG_TRACK_NONE) {
+		e |= addf(o, "stop: %.3f ms, total %.3f ms\n", ms(r->dump.pause_ns), ms(r->dump.total_ns));
+		return e ? -ENOMEM : 0;
+	}
+	e |= addf(o, "mappings: %zu tracked, %zu copied in the final stop", r->tracked_maps,
+		  r->untracked_maps);
+	for (i = 0; i <= LG_TRACK_REG_NONE; i++)
+		if (i != LG_TRACK_REG_OK && r->untracked_by_reason[i])
+			e |= addf(o, "; %zu %s", r->untracked_by_reason[i],
+				  lg_track_reg_name((enum lg_track_reg)i));
+	e |= addf(o, "\nset-up stop: %.3f ms\n", ms(r->setup_ns));
+	for (i = 0; i < r->npasses; i++)
+		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
+			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
+	e |= addf(o,
+		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
+		  "%llu KiB new/untracked %.3f, holes %.3f); %zu new or changed mappings, %zu recreated\n",
+		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
+		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
+		  (unsigned long long)(r->final_full_bytes / 1024), ms(r->final_full_ns),
+		  ms(r->final_holes_ns), r->final_new_maps, r->final_recreated_maps);
+	e |= addf(o,
+		  "teardown: %.3f ms (unprotect %.3f in %llu chunks, longest %.3f; unregister %.3f, "
+		  "longest %.3f; close %.3f)\n",
+		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
+		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
+		  ms(r->td.close_ns));
+	e |= addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
+		  ms(r->dump.total_ns), ms(r->dump.pause_ns), (unsigned long long)r->dump.bytes_read,
+		  (unsigned long long)r->dump.bytes_written);
+	return e ? -ENOMEM : 0;
+}
+
+int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, struct lg_buf *o)
+{
+	size_t i;
+	int e = 0;
+	char fb[sizeof(r->fallback) * 2];
+	size_t k = 0;
+
+	/* The fallback reason is free text: escape quotes and backslashes. */
+	for (i = 0; r->fallback[i] && k + 2 < sizeof(fb); i++) {
+		if (r->fallback[i] == '"' || r->fallback[i] == '\\')
+			fb[k++] = '\\';
+		fb[k++] = (unsigned char)r->fallback[i] < 0x20 ? ' ' : r->fallback[i];
+	}
+	fb[k] = 0;
+	e |= addf(o, "{\"mode\": \"%s\", \"tracker\": \"%s\", \"fallback\": \"%s\",\n", mode,
+		  lg_track_kind_name(r->kind), fb);
+	e |= addf(o, " \"tracked_maps\": %zu, \"untracked_maps\": %zu,\n", r->tracked_maps,
+		  r->untracked_maps);
+	e |= addf(o, " \"setup_stop_ms\": %.3f,\n \"passes\": [", ms(r->setup_ns));
+	for (i = 0; i < r->npasses; i++)
+		e |= addf(o, "%s{\"pages\": %llu, \"ms\": %.3f}", i ? ", " : "",
+			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
+	e |= addf(o,
+		  "],\n \"final_stop\": {\"ms\": %.3f, \"registers_ms\": %.3f, \"maps_ms\": %.3f, "
+		  "\"dirty_pages\": %llu, \"dirty_ms\": %.3f, \"full_bytes\": %llu, \"full_ms\": %.3f, "
+		  "\"holes_ms\": %.3f, \"new_maps\": %zu, \"recreated_maps\": %zu},\n",
+		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
+		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
+		  (unsigned long long)r->final_full_bytes, ms(r->final_full_ns), ms(r->final_holes_ns),
+		  r->final_new_maps, r->final_recreated_maps);
+	e |= addf(o,
+		  " \"teardown\": {\"ms\": %.3f, \"unprotect_ms\": %.3f, \"chunks\": %llu, "
+		  "\"max_chunk_ms\": %.3f, \"unregister_ms\": %.3f, \"max_unregister_ms\": %.3f, "
+		  "\"close_ms\": %.3f},\n",
+		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
+		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
+		  ms(r->td.close_ns));
+	e |= addf(o,
+		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
+		  "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",
+		  ms(r->dump.pause_ns), ms(r->dump.total_ns), r->dump.threads, r->dump.segments,
+		  (unsigned long long)r->dump.bytes_read, (unsigned long long)r->dump.bytes_written,
+		  (unsigned long long)r->dump.unreadable);
+	return e ? -ENOMEM : 0;
+}

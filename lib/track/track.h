@@ -1,0 +1,123 @@
+/* Dirty-page trackers: which pages of a running target were written, and
+ * when.  They say nothing about where pages go in the core file; the
+ * pre-copy loop (lib/precopy/) decides that.
+ *
+ * Three kinds, chosen at run time by what the kernel offers:
+ *  - uffd: asynchronous userfaultfd write-protect + PAGEMAP_SCAN (6.7+).
+ *    The kernel resolves write faults by itself (the target never waits on
+ *    us) and PAGEMAP_SCAN lists and re-arms written pages in one call.
+ *  - soft-dirty: clear_refs "4" + bit 55 of /proc/PID/pagemap; needs
+ *    CONFIG_MEM_SOFT_DIRTY.  Re-arming cannot be made atomic with reading
+ *    while the target runs, so a soft-dirty collect that re-arms must be
+ *    done with the target stopped (lg_tracker_rearm_needs_stop()).
+ *  - none: nothing is tracked, every mapping is copied in the final stop
+ *    (the foundation's stop-and-copy).
+ *
+ * Usage, on a group stopped by lg_ptrace_stop_all() with
+ * PTRACE_O_TRACESYSGOOD: lg_tracker_open(), lg_tracker_register() for each
+ * mapping; resume; lg_tracker_arm() (lists populated pages) and copy them;
+ * lg_tracker_collect(rearm) and copy, repeatedly; stop; collect without
+ * re-arming; lg_tracker_close().  All addresses are page aligned. */
+#ifndef LG_TRACK_H
+#define LG_TRACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/ranges.h"
+#include "ptrace/ptrace.h"
+
+enum lg_track_kind {
+	LG_TRACK_NONE = 0,
+	LG_TRACK_UFFD,
+	LG_TRACK_SOFTDIRTY,
+};
+
+const char *lg_track_kind_name(enum lg_track_kind k);
+/* "uffd", "soft-dirty", "none"; returns -EINVAL for anything else. */
+int lg_track_kind_parse(const char *s, enum lg_track_kind *k);
+
+/* What this kernel offers, found by trying on this process's own memory. */
+struct lg_track_probe {
+	bool uffd;			/* async uffd-wp + PAGEMAP_SCAN usable */
+	uint64_t uffd_features;		/* the features we will ask for */
+	bool soft_dirty;
+	char uffd_why[160];		/* why not, when !uffd */
+	char soft_dirty_why[160];
+};
+void lg_track_probe(struct lg_track_probe *p);
+/* The best kind the probe allows (uffd, then soft-dirty, then none). */
+enum lg_track_kind lg_track_best(const struct lg_track_probe *p);
+
+/* Per mapping, whether it is tracked, and if not why (the pre-copy loop
+ * then copies it during the final stop). */
+enum lg_track_reg {
+	LG_TRACK_REG_OK = 0,
+	LG_TRACK_REG_SPECIAL,	/* EINVAL: [vdso], [vvar], VM_PFNMAP/IO ... */
+	LG_TRACK_REG_NOWRITE,	/* EPERM: no VM_MAYWRITE (read-only file, shared) */
+	LG_TRACK_REG_BUSY,	/* EBUSY: the target uses userfaultfd there itself */
+	LG_TRACK_REG_OTHER,	/* any other refusal (ENOMEM ...) */
+	LG_TRACK_REG_NONE,	/* the none tracker tracks nothing */
+};
+const char *lg_track_reg_name(enum lg_track_reg r);
+
+struct lg_tracker;
+
+/* Start tracking PID, stopped in G.  For uffd this injects userfaultfd(2)
+ * into the target, fetches the descriptor and closes the target's copy.
+ * PROBE comes from lg_track_probe(). */
+int lg_tracker_open(enum lg_track_kind kind, const struct lg_track_probe *probe,
+		    struct lg_tgroup *g, struct lg_tracker **out, struct lg_error *err);
+enum lg_track_kind lg_tracker_kind(const struct lg_tracker *t);
+bool lg_tracker_rearm_needs_stop(const struct lg_tracker *t);
+
+/* Track [start, end).  A mapping the kernel refuses is not an error: *RES
+ * says why, and the caller copies it in the final stop. */
+int lg_tracker_register(struct lg_tracker *t, uint64_t start, uint64_t end,
+			enum lg_track_reg *res, struct lg_error *err);
+
+/* Arm the N registered ranges R and append their populated pages (present
+ * or swapped) to POP, in address order.  Pages never touched are left
+ * alone: arming holes would fill page tables for whole reservations.
+ * RECREATED (may be NULL) as for lg_tracker_collect(). */
+int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *r, size_t n,
+		   struct lg_ranges *pop, bool *recreated, struct lg_error *err);
+
+/* Append the pages of the N ranges R written since they were armed to
+ * WRITTEN; REARM protects them again (for uffd in the same call, for
+ * soft-dirty after reading them all: the target must then be stopped).
+ * RECREATED[i] (may be NULL) is set when range i is no longer the mapping
+ * registered (munmap + mmap at the same place): it must be copied in full,
+ * and is not tracked any more. */
+int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
+		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
+
+/* Append the populated pages of [start, end) to POP, arming nothing. */
+int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
+			 struct lg_ranges *pop, struct lg_error *err);
+
+/* Timings of the teardown, for --verbose and --stats. */
+struct lg_track_teardown {
+	uint64_t unprotect_ns, unregister_ns, close_ns;
+	uint64_t chunks;		/* UFFDIO_WRITEPROTECT calls */
+	uint64_t max_chunk_ns;		/* the longest of them */
+	uint64_t max_unregister_ns;	/* the longest UFFDIO_UNREGISTER */
+};
+
+/* Undo everything without stalling the target: write protection is removed
+ * chunk by chunk (each chunk holds the target's mmap lock only briefly),
+ * then the ranges are unregistered and the descriptor closed.  The target
+ * may be running.  TD may be NULL.  Frees T. */
+int lg_tracker_close(struct lg_tracker *t, struct lg_track_teardown *td, struct lg_error *err);
+
+/* Bytes unprotected per UFFDIO_WRITEPROTECT call, and unregistered per
+ * UFFDIO_UNREGISTER call (0: whole ranges), at teardown. */
+extern uint64_t lg_track_unprotect_chunk;
+extern uint64_t lg_track_unregister_chunk;
+
+/* Monotonic clock in nanoseconds (lib/precopy/dump.c). */
+uint64_t lg_now_ns(void);
+
+#endif

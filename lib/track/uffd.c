@@ -1,0 +1,257 @@
+/* The uffd tracker: asynchronous userfaultfd write-protect (Linux 6.7,
+ * UFFD_FEATURE_WP_ASYNC) read and re-armed with PAGEMAP_SCAN.
+ *
+ * A userfaultfd belongs to the mm of the process that creates it, so it is
+ * created inside the target by an injected syscall, copied to us with
+ * pidfd_getfd(2), and the target's copy is closed at once: from then on our
+ * descriptor is the only reference, and if we die (SIGKILL included) the
+ * kernel releases it and with it every registration and protection.  In
+ * async mode the kernel resolves write faults by itself, so the target
+ * never waits on us (REFERENCE.md sections 6 and 7). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lg_uapi.h"
+#include "arch/arch.h"
+#include "common/buf.h"
+#include "proc/proc.h"
+#include "ptrace/inject.h"
+#include "track/track_impl.h"
+
+uint64_t lg_track_unprotect_chunk = 32ull << 20;
+uint64_t lg_track_unregister_chunk = 32ull << 20;
+
+/* A seccomp filter may answer userfaultfd(2) with SECCOMP_RET_KILL: we
+ * cannot tell without reading the filter, so we do not try. */
+static int check_seccomp(pid_t pid, struct lg_error *err)
+{
+	struct lg_buf b = { 0 };
+	char path[64], val[32];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (lg_read_file(path, &b))
+		return lg_fail(err, errno, "%s", path);
+	if (!lg_status_field((char *)b.p, "Seccomp", val, sizeof(val)) && atoi(val) != 0)
+		r = lg_failx(err, EPERM,
+			     "the target runs under seccomp (mode %d): not injecting userfaultfd(2), "
+			     "which a filter could answer by killing it", atoi(val));
+	lg_buf_free(&b);
+	return r;
+}
+
+int lg_uffd_open(struct lg_tracker *t, const struct lg_track_probe *probe, struct lg_tgroup *g,
+		 struct lg_error *err)
+{
+	struct lg_injector inj;
+	struct uffdio_api api;
+	uint64_t args[6] = { O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0 };
+	int64_t tfd = -1, cret = 0;
+	struct lg_error e2;
+	char path[64];
+	int r, ir;
+
+	if ((r = check_seccomp(t->pid, err)))
+		return r;
+	if ((r = lg_inject_init(g, &inj, err)))
+		return r;
+	if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
+		return r;
+	if (tfd == -EPERM) {
+		/* vm.unprivileged_userfaultfd = 0 and a target without
+		 * CAP_SYS_PTRACE: user-mode-only faults are allowed, and
+		 * async write-protect resolves faults before that matters. */
+		args[0] |= UFFD_USER_MODE_ONLY;
+		if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
+			return r;
+	}
+	if (tfd < 0)
+		return lg_failx(err, (int)-tfd, "userfaultfd(2) in the target failed: %s",
+				strerror((int)-tfd));
+	r = lg_fd_fetch(t->pid, (int)tfd, err);
+	/* Close the target's copy whatever happened: while it is open the
+	 * protection would outlive us. */
+	args[0] = (uint64_t)tfd;
+	ir = lg_inject_syscall(&inj, SYS_close, args, &cret, &e2);
+	if (r < 0)
+		return r;
+	if (ir || cret) {
+		close(r);
+		if (ir) {
+			if (err)
+				*err = e2;
+			return ir;
+		}
+		return lg_failx(err, (int)-cret, "close(%d) in the target failed: %s", (int)tfd,
+				strerror((int)-cret));
+	}
+	t->uffd = r;
+
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	api.features = probe->uffd_features;
+	if (ioctl(t->uffd, UFFDIO_API, &api) < 0)
+		return lg_fail(err, errno, "UFFDIO_API (features %#llx)",
+			       (unsigned long long)probe->uffd_features);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t->pid);
+	if ((t->pagemap = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return lg_fail(err, errno, "%s", path);
+	if (!(t->vec = malloc(LG_TRACK_VEC * sizeof(struct page_region))))
+		return lg_fail(err, ENOMEM, "tracker");
+	return 0;
+}
+
+int lg_uffd_register(struct lg_tracker *t, uint64_t start, uint64_t end, enum lg_track_reg *res,
+		     struct lg_error *err)
+{
+	struct uffdio_register reg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = start;
+	reg.range.len = end - start;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) == 0) {
+		*res = LG_TRACK_REG_OK;
+		if (lg_tracker_add_reg(t, start, end))
+			return lg_fail(err, ENOMEM, "tracker");
+		return 0;
+	}
+	switch (errno) {
+	case EINVAL:	/* [vdso], [vvar], VM_PFNMAP, VM_IO ... */
+		*res = LG_TRACK_REG_SPECIAL;
+		break;
+	case EPERM:	/* no VM_MAYWRITE: a read-only file mapped shared */
+		*res = LG_TRACK_REG_NOWRITE;
+		break;
+	case EBUSY:	/* registered with the target's own userfaultfd */
+		*res = LG_TRACK_REG_BUSY;
+		break;
+	default:
+		*res = LG_TRACK_REG_OTHER;
+		break;
+	}
+	return 0;
+}
+
+int lg_uffd_scan(struct lg_tracker *t, uint64_t start, uint64_t end, bool wp, uint64_t categories,
+		 struct lg_ranges *out, bool *recreated, struct lg_error *err)
+{
+	struct page_region *vec = t->vec;
+	struct pm_scan_arg arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	/* CHECK_WPASYNC: -EPERM if a VMA in the range is not (any more)
+	 * registered for async write-protect; without it a recreated mapping
+	 * would silently report nothing. */
+	arg.flags = PM_SCAN_CHECK_WPASYNC | (wp ? PM_SCAN_WP_MATCHING : 0);
+	arg.start = start;
+	arg.end = end;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = LG_TRACK_VEC;
+	/* Only populated pages, always: a hole (pte_none without a marker)
+	 * counts as PAGE_IS_WRITTEN, and with PM_SCAN_WP_MATCHING it would be
+	 * armed, filling page tables for whole sparse reservations (measured
+	 * on 6.18).  A hole that is written becomes a present, unprotected
+	 * page and is reported then. */
+	arg.category_mask = categories & PAGE_IS_WRITTEN;
+	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	arg.return_mask = categories | PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	while (arg.start < end) {
+		long n = ioctl(t->pagemap, PAGEMAP_SCAN, &arg);
+		long i;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (errno == EPERM && recreated) {
+				*recreated = true;
+				return 0;
+			}
+			return lg_fail(err, errno, "PAGEMAP_SCAN of %#llx-%#llx",
+				       (unsigned long long)arg.start, (unsigned long long)end);
+		}
+		for (i = 0; i < n; i++)
+			if (lg_ranges_add(out, vec[i].start, vec[i].end))
+				return lg_fail(err, ENOMEM, "page list");
+		/* The kernel stops when the vector is full and says where. */
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+/* Closing the descriptor alone would clear every protection bit of every
+ * registered range under the target's mmap write lock: about 8.5 ms per GiB
+ * during which its page faults wait (REFERENCE.md section 7).  Clearing the
+ * protection first with UFFDIO_WRITEPROTECT (mode 0), chunk by chunk, takes
+ * only the read side, and only over the pages actually populated. */
+int lg_uffd_teardown(struct lg_tracker *t, struct lg_track_teardown *td, struct lg_error *err)
+{
+	struct lg_ranges pop = { 0 };
+	uint64_t t0 = lg_now_ns();
+	size_t i, j;
+	int r = 0;
+
+	for (i = 0; i < t->regs.n && !r; i++) {
+		lg_ranges_clear(&pop);
+		/* No CHECK_WPASYNC failure here: a recreated range is simply
+		 * not unprotected (it is not registered). */
+		if (lg_uffd_scan(t, t->regs.v[i].start, t->regs.v[i].end, false,
+				 PAGE_IS_PRESENT | PAGE_IS_SWAPPED, &pop, &(bool){ false }, err))
+			continue;
+		for (j = 0; j < pop.n; j++) {
+			uint64_t a = pop.v[j].start;
+			while (a < pop.v[j].end) {
+				struct uffdio_writeprotect wp;
+				uint64_t len = pop.v[j].end - a, c0, dt;
+				if (lg_track_unprotect_chunk && len > lg_track_unprotect_chunk)
+					len = lg_track_unprotect_chunk;
+				memset(&wp, 0, sizeof(wp));
+				wp.range.start = a;
+				wp.range.len = len;
+				wp.mode = 0;
+				c0 = lg_now_ns();
+				/* ENOENT/EINVAL: unmapped meanwhile; nothing to do. */
+				if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno != ENOENT &&
+				    errno != EINVAL && errno != EAGAIN && !r)
+					r = lg_fail(err, errno, "UFFDIO_WRITEPROTECT");
+				dt = lg_now_ns() - c0;
+				if (dt > td->max_chunk_ns)
+					td->max_chunk_ns = dt;
+				td->chunks++;
+				a += len;
+			}
+		}
+	}
+	lg_ranges_free(&pop);
+	td->unprotect_ns = lg_now_ns() - t0;
+
+	t0 = lg_now_ns();
+	for (i = 0; i < t->regs.n; i++) {
+		uint64_t a = t->regs.v[i].start;
+		while (a < t->regs.v[i].end) {
+			struct uffdio_range rg;
+			uint64_t len = t->regs.v[i].end - a, c0, dt;
+			if (lg_track_unregister_chunk && len > lg_track_unregister_chunk)
+				len = lg_track_unregister_chunk;
+			rg.start = a;
+			rg.len = len;
+			c0 = lg_now_ns();
+			/* Fails harmlessly where the range was unmapped. */
+			ioctl(t->uffd, UFFDIO_UNREGISTER, &rg);
+			dt = lg_now_ns() - c0;
+			if (dt > td->max_unregister_ns)
+				td->max_unregister_ns = dt;
+			a += len;
+		}
+	}
+	td->unregister_ns = lg_now_ns() - t0;
+	return r;
+}

@@ -1,0 +1,338 @@
+/* A busy target whose core must be one snapshot, and its checker.
+ *
+ *   consistency run RATE     writers write RATE page records/s each (0: flat
+ *                            out); prints "world ADDR" then "ready"
+ *   consistency check CORE ADDR   reads the core and checks it; exit 0 if
+ *                            consistent, 1 with the first problem if not
+ *
+ * Each writer owns NPAGES pages, a counter G and a journal: operation s
+ * (a page record or a MADV_DONTNEED) is applied, journalled at s % NJ, and
+ * only then is G set to s.  In a snapshot, for every page the last journal
+ * operation up to G decides its content exactly: a record with that seq
+ * whose payload and checksum match, or zeros after a zap.  A page copied
+ * before a later write that the dump missed has an older seq; a torn copy
+ * fails its checksum; a page from after the snapshot has seq > G.  Only
+ * operation G+1 may be half done.  A mapper thread maps, fills, publishes,
+ * unpublishes and unmaps regions; a spawner creates threads that exit. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define NWRITERS 2
+#define NPAGES 4096		/* 16 MiB per writer */
+#define NJ (1u << 20)		/* journal entries */
+#define ZAP 0x80000000u
+#define NMAPS 8
+
+struct rec {
+	uint64_t seq;
+	uint32_t page, writer;
+	uint64_t sum;
+	uint64_t payload[(PAGE - 24) / 8];
+};
+
+struct writer {
+	volatile uint64_t g;
+	struct rec *pages;
+	volatile uint32_t *journal;
+};
+
+struct mapdesc {
+	volatile uint64_t addr, gen, len;
+};
+
+struct world {
+	uint64_t magic;
+	struct writer w[NWRITERS];
+	struct mapdesc maps[NMAPS];
+};
+
+static struct world *W;
+static long rate;
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void fill(struct rec *r, uint64_t seq, uint32_t page, uint32_t writer)
+{
+	uint64_t s = 0;
+	size_t i;
+	for (i = 0; i < sizeof(r->payload) / 8; i++) {
+		r->payload[i] = mix(seq * 131 + i);
+		s += r->payload[i];
+	}
+	r->page = page;
+	r->writer = writer;
+	r->sum = s ^ seq;
+	__atomic_store_n(&r->seq, seq, __ATOMIC_RELEASE);
+}
+
+static long long now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void *writer_main(void *arg)
+{
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct writer *w = &W->w[id];
+	uint64_t seed = 0x9e3779b97f4a7c15ULL * (id + 1), s = w->g;
+	long long start = now_ns();
+
+	for (;;) {
+		uint32_t p;
+		if (rate) {
+			long long want = (now_ns() - start) / 1000 * rate / 1000000;
+			if ((long long)w->g >= want) {
+				usleep(200);
+				continue;
+			}
+		}
+		s = w->g + 1;
+		seed = mix(seed + s);
+		p = (uint32_t)(seed % NPAGES);
+		if (s % 64 == 0) {
+			w->journal[s % NJ] = p | ZAP;
+			madvise(&w->pages[p], PAGE, MADV_DONTNEED);
+		} else {
+			w->journal[s % NJ] = p;
+			fill(&w->pages[p], s, p, id);
+		}
+		__atomic_store_n(&w->g, s, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void *mapper_main(void *arg)
+{
+	uint64_t gen = 0;
+	(void)arg;
+	for (;;) {
+		int i = (int)(gen % NMAPS);
+		size_t len = (size_t)(1 + gen % 7) * PAGE * 16, k;
+		uint64_t *m;
+		if (W->maps[i].addr) {
+			void *old = (void *)(uintptr_t)W->maps[i].addr;
+			size_t olen = W->maps[i].len;
+			__atomic_store_n(&W->maps[i].addr, 0, __ATOMIC_RELEASE);
+			munmap(old, olen);
+		}
+		gen++;
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			continue;
+		for (k = 0; k < len / 8; k++)
+			m[k] = gen ^ k;
+		W->maps[i].gen = gen;
+		W->maps[i].len = len;
+		__atomic_store_n(&W->maps[i].addr, (uint64_t)(uintptr_t)m, __ATOMIC_RELEASE);
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void *short_main(void *arg)
+{
+	volatile char buf[8192];
+	memset((char *)buf, 1, sizeof(buf));
+	usleep(1000);
+	return arg;
+}
+
+static void *spawner_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_t t;
+		if (!pthread_create(&t, NULL, short_main, NULL))
+			pthread_join(t, NULL);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static int run(void)
+{
+	pthread_t t;
+	int i;
+
+	W = mmap(NULL, sizeof(*W), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	W->magic = 0x6c67636f6e736973ULL;
+	for (i = 0; i < NWRITERS; i++) {
+		W->w[i].pages = mmap(NULL, (size_t)NPAGES * PAGE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		W->w[i].journal = mmap(NULL, NJ * 4, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (W->w[i].pages == MAP_FAILED || W->w[i].journal == MAP_FAILED)
+			return 2;
+	}
+	for (i = 0; i < NWRITERS; i++)
+		pthread_create(&t, NULL, writer_main, (void *)(uintptr_t)i);
+	pthread_create(&t, NULL, mapper_main, NULL);
+	pthread_create(&t, NULL, spawner_main, NULL);
+	printf("world %#llx\nready\n", (unsigned long long)(uintptr_t)W);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* --- checker: read memory out of the core ------------------------------- */
+
+static int cfd;
+static Elf64_Phdr *ph;
+static size_t nph;
+
+static int core_read(uint64_t addr, void *buf, size_t len)
+{
+	size_t i;
+	for (i = 0; i < nph; i++) {
+		if (ph[i].p_type != PT_LOAD || addr < ph[i].p_vaddr ||
+		    addr + len > ph[i].p_vaddr + ph[i].p_memsz)
+			continue;
+		if (addr + len > ph[i].p_vaddr + ph[i].p_filesz) {
+			memset(buf, 0, len);	/* not dumped: treat as zeros */
+			if (addr >= ph[i].p_vaddr + ph[i].p_filesz)
+				return 0;
+			len = ph[i].p_vaddr + ph[i].p_filesz - addr;
+		}
+		return pread(cfd, buf, len, (off_t)(ph[i].p_offset + addr - ph[i].p_vaddr)) == (ssize_t)len ? 0 : -1;
+	}
+	return -1;
+}
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("INCONSISTENT: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	return 1;
+}
+
+static int check(const char *core, uint64_t waddr)
+{
+	static struct world w;
+	static uint32_t journal[NJ];
+	static uint64_t last[NPAGES];	/* seq of the last op on each page, 0: none in window */
+	static struct rec r;
+	Elf64_Ehdr eh;
+	int i;
+	uint64_t checked = 0, zeros = 0, maps = 0;
+
+	cfd = open(core, O_RDONLY);
+	if (cfd < 0 || pread(cfd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4))
+		return bad("%s is not an ELF file", core);
+	nph = eh.e_phnum;
+	if (nph == PN_XNUM) {
+		Elf64_Shdr sh;
+		if (pread(cfd, &sh, sizeof(sh), (off_t)eh.e_shoff) != sizeof(sh))
+			return bad("no section header 0");
+		nph = sh.sh_info;
+	}
+	ph = calloc(nph, sizeof(*ph));
+	if (pread(cfd, ph, nph * sizeof(*ph), (off_t)eh.e_phoff) != (ssize_t)(nph * sizeof(*ph)))
+		return bad("short program headers");
+	if (core_read(waddr, &w, sizeof(w)) || w.magic != 0x6c67636f6e736973ULL)
+		return bad("world not found at %#llx", (unsigned long long)waddr);
+
+	for (i = 0; i < NWRITERS; i++) {
+		uint64_t g = w.w[i].g, s, lo = g > NJ - 2 ? g - (NJ - 2) : 0;
+		uint32_t inflight;
+		uint32_t p;
+		if (core_read((uintptr_t)w.w[i].journal, journal, sizeof(journal)))
+			return bad("journal of writer %d unreadable", i);
+		memset(last, 0, sizeof(last));
+		for (s = lo + 1; s <= g; s++)
+			last[journal[s % NJ] & ~ZAP] = s;
+		inflight = journal[(g + 1) % NJ] & ~ZAP;
+		for (p = 0; p < NPAGES; p++) {
+			uint64_t sum = 0, want = last[p];
+			size_t k;
+			if (p == inflight)
+				continue;
+			if (core_read((uintptr_t)&w.w[i].pages[p], &r, sizeof(r)))
+				return bad("writer %d page %u unreadable", i, p);
+			if (want && (journal[want % NJ] & ZAP)) {
+				for (k = 0; k < sizeof(r) / 8; k++)
+					if (((uint64_t *)&r)[k])
+						return bad("writer %d page %u: zapped at op %llu but holds op %llu",
+							   i, p, (unsigned long long)want,
+							   (unsigned long long)r.seq);
+				zeros++;
+				continue;
+			}
+			if (r.seq == 0) {
+				if (want)
+					return bad("writer %d page %u: zeros, but op %llu wrote it", i, p,
+						   (unsigned long long)want);
+				continue;
+			}
+			if (r.seq > g)
+				return bad("writer %d page %u: op %llu is after the snapshot (G=%llu)", i, p,
+					   (unsigned long long)r.seq, (unsigned long long)g);
+			if (want && r.seq != want)
+				return bad("writer %d page %u: holds op %llu, last op was %llu (G=%llu)", i,
+					   p, (unsigned long long)r.seq, (unsigned long long)want,
+					   (unsigned long long)g);
+			for (k = 0; k < sizeof(r.payload) / 8; k++)
+				sum += r.payload[k];
+			if ((sum ^ r.seq) != r.sum || r.page != p || r.writer != (uint32_t)i ||
+			    r.payload[5] != mix(r.seq * 131 + 5))
+				return bad("writer %d page %u: record of op %llu torn", i, p,
+					   (unsigned long long)r.seq);
+			checked++;
+		}
+	}
+	for (i = 0; i < NMAPS; i++) {
+		uint64_t k, v;
+		if (!w.maps[i].addr)
+			continue;
+		for (k = 0; k < w.maps[i].len / 8; k += 61) {
+			if (core_read(w.maps[i].addr + k * 8, &v, 8))
+				return bad("mapped region %d at %#llx missing from the core", i,
+					   (unsigned long long)w.maps[i].addr);
+			if (v != (w.maps[i].gen ^ k))
+				return bad("mapped region %d (gen %llu) word %llu holds %#llx", i,
+					   (unsigned long long)w.maps[i].gen, (unsigned long long)k,
+					   (unsigned long long)v);
+		}
+		maps++;
+	}
+	printf("consistent: G=%llu/%llu, %llu records, %llu zapped pages, %llu mapped regions\n",
+	       (unsigned long long)w.w[0].g, (unsigned long long)w.w[1].g, (unsigned long long)checked,
+	       (unsigned long long)zeros, (unsigned long long)maps);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "run")) {
+		rate = atol(argv[2]);
+		return run();
+	}
+	if (argc == 4 && !strcmp(argv[1], "check"))
+		return check(argv[2], strtoull(argv[3], NULL, 0));
+	fprintf(stderr, "usage: consistency run RATE | check CORE WORLD\n");
+	return 2;
+}
