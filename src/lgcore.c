@@ -53,6 +53,38 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+/* Run one dump; report its phases when asked (--verbose, --stats). */
+static int dump(pid_t pid, const char *path, bool precopy, const struct lg_precopy_opts *popts,
+		bool verbose, const char *stats, struct lg_dump_result *res, struct lg_error *err)
+{
+	struct lg_precopy_result pres;
+	struct lg_buf b = { 0 };
+	int r;
+
+	if (!precopy) {
+		struct lg_dump_opts so = { .all = popts->all };
+		r = lg_dump_stop(pid, path, &so, res, err);
+		if (verbose)
+			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
+				res->pause_ns / 1e6, res->total_ns / 1e6);
+		return r;
+	}
+	r = lg_dump_precopy(pid, path, popts, &pres, err);
+	*res = pres.dump;
+	if (verbose && !lg_precopy_report_text(&pres, &b))
+		fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
+	b.len = 0;
+	if (stats && !lg_precopy_report_json(&pres, "precopy", &b)) {
+		FILE *f = fopen(stats, "w");
+		if (!f || fwrite(b.p, 1, b.len, f) != b.len)
+			fprintf(stderr, "lgcore: cannot write %s\n", stats);
+		if (f)
+			fclose(f);
+	}
+	lg_buf_free(&b);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -163,28 +195,7 @@ int main(int argc, char **argv)
 			return EXIT_DUMP_FAILED;
 		}
 		popts.all = opts.all;
-		if (precopy) {
-			struct lg_precopy_result pres;
-			int r = lg_dump_precopy(pid, path, &popts, &pres, &err);
-			res = pres.dump;
-			if (verbose || stats) {
-				struct lg_buf b = { 0 };
-				if (verbose && !lg_precopy_report_text(&pres, &b))
-					fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
-				b.len = 0;
-				if (stats && !lg_precopy_report_json(&pres, "precopy", &b)) {
-					FILE *f = fopen(stats, "w");
-					if (!f || fwrite(b.p, 1, b.len, f) != b.len)
-						fprintf(stderr, "lgcore: cannot write %s\n", stats);
-					if (f)
-						fclose(f);
-				}
-				lg_buf_free(&b);
-			}
-			if (r)
-				goto failed;
-		} else if (lg_dump_stop(pid, path, &opts, &res, &err)) {
-		failed:
+		if (dump(pid, path, precopy, &popts, verbose, stats, &res, &err)) {
 			fprintf(stderr, "lgcore: failed to create %s: %s\n", path, err.msg);
 			free(path);
 			return EXIT_DUMP_FAILED;
@@ -193,9 +204,6 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"lgcore: warning: %s: %llu KiB in %zu mappings could not be read and are zeros\n",
 				path, (unsigned long long)(res.unreadable / 1024), res.unreadable_maps);
-		if (verbose && !precopy)
-			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
-				res.pause_ns / 1e6, res.total_ns / 1e6);
 		printf("Saved corefile %s\n", path);
 		free(path);
 	}

@@ -97,6 +97,22 @@ long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t
 int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64_t tail_off,
 		   struct lg_buf *tail, Elf64_Ehdr *ehdr);
 void lg_layout_free(struct lg_layout *l);
+
+/* A block of segment data to move within the file. */
+struct lg_move {
+	uint64_t from, to, len;
+};
+
+/* Readers such as libdwfl read across PT_LOADs adjacent in memory as if
+ * their data were adjacent in the file, as the kernel lays it out: they
+ * extend a read into the next segment unless the current one is truncated
+ * (p_filesz < p_memsz) or the next one's data starts after a gap; data that
+ * starts *before* the end of the previous one makes the whole read fail.
+ * Pre-copy puts mappings that appear during the dump after the others, so
+ * for every chain of such segments whose data is not contiguous, give the
+ * chain contiguous space at the end of the data.  Fills MOVES (to be done on
+ * the file, sources then punched) and updates the offsets.  0 or -ENOMEM. */
+int lg_layout_contiguous_chains(struct lg_layout *l, struct lg_move **moves, size_t *nmoves);
 uint32_t lg_layout_pflags(unsigned int prot);
 
 /* ---- file.c: the output file ---- */
@@ -122,6 +138,9 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, si
  * never followed). */
 int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *ehdr, const struct lg_buf *tail,
 			uint64_t tail_off, struct lg_error *err);
+/* Move LEN bytes of data from FROM to TO (non-overlapping) and punch FROM. */
+int lg_core_file_move(struct lg_core_file *f, uint64_t from, uint64_t to, uint64_t len,
+		      struct lg_error *err);
 /* Drop the file (nothing appears under the final name). */
 void lg_core_file_abort(struct lg_core_file *f);
 /* Remove a stale file from an earlier run at PATH, so a failed dump never

@@ -246,6 +246,37 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	return 0;
 }
 
+int lg_core_file_move(struct lg_core_file *f, uint64_t from, uint64_t to, uint64_t len,
+		      struct lg_error *err)
+{
+	uint64_t done = 0;
+	int r;
+
+	/* In the kernel, without passing the bytes through us. */
+	while (done < len) {
+		loff_t in = (loff_t)(from + done), out = (loff_t)(to + done);
+		ssize_t n = copy_file_range(f->fd, &in, f->fd, &out, len - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (uint64_t)n;
+	}
+	while (done < len) {
+		uint8_t buf[65536];
+		size_t chunk = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		ssize_t n = pread(f->fd, buf, chunk, (off_t)(from + done));
+		if (n <= 0)
+			return lg_fail(err, n < 0 ? errno : EIO, "cannot move data in the core file");
+		if ((r = pwrite_all(f->fd, buf, (size_t)n, to + done)))
+			return lg_fail(err, -r, "cannot move data in the core file");
+		done += (uint64_t)n;
+	}
+	if ((r = punch(f->fd, from, len)))
+		return lg_fail(err, -r, "cannot move data in the core file");
+	return 0;
+}
+
 void lg_core_file_abort(struct lg_core_file *f)
 {
 	if (f->tmpname && f->dirfd >= 0)

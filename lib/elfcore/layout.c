@@ -47,6 +47,48 @@ long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t
 	return (long)l->n++;
 }
 
+static bool linked(const struct lg_segment *a, const struct lg_segment *b)
+{
+	return a->filesz && a->filesz == a->memsz && b->filesz && b->vaddr == a->vaddr + a->memsz;
+}
+
+int lg_layout_contiguous_chains(struct lg_layout *l, struct lg_move **moves, size_t *nmoves)
+{
+	struct lg_move *mv = NULL;
+	size_t n = 0, cap = 0, i = 0, j, k;
+
+	while (i < l->n) {
+		bool contiguous = true;
+		for (j = i; j + 1 < l->n && linked(&l->seg[j], &l->seg[j + 1]); j++)
+			contiguous &= l->seg[j + 1].offset == l->seg[j].offset + l->seg[j].filesz;
+		if (!contiguous) {
+			for (k = i; k <= j; k++) {
+				struct lg_segment *s = &l->seg[k];
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct lg_move *nv = realloc(mv, nc * sizeof(*nv));
+					if (!nv) {
+						free(mv);
+						return -ENOMEM;
+					}
+					mv = nv;
+					cap = nc;
+				}
+				mv[n].from = s->offset;
+				mv[n].to = l->data_end;
+				mv[n].len = s->filesz;
+				n++;
+				s->offset = l->data_end;
+				l->data_end += (s->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+			}
+		}
+		i = j + 1;
+	}
+	*moves = mv;
+	*nmoves = n;
+	return 0;
+}
+
 int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64_t tail_off,
 		   struct lg_buf *tail, Elf64_Ehdr *eh)
 {

@@ -17,14 +17,23 @@ uint64_t lg_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const struct lg_procinfo *pi,
+int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
 		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err)
 {
 	struct lg_buf notes = { 0 }, tail = { 0 };
+	struct lg_move *moves = NULL;
+	size_t nmoves = 0;
 	Elf64_Ehdr eh;
-	uint64_t tail_off = p->layout.data_end;
+	uint64_t tail_off;
 	size_t i;
 	int r;
+
+	if ((r = lg_layout_contiguous_chains(&p->layout, &moves, &nmoves)))
+		goto nomem;
+	for (i = 0; i < nmoves; i++)
+		if ((r = lg_core_file_move(file, moves[i].from, moves[i].to, moves[i].len, err)))
+			goto out;
+	tail_off = p->layout.data_end;
 
 	if ((r = lg_note_prpsinfo(&notes, pi)))
 		goto nomem;
@@ -49,6 +58,7 @@ int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const str
 nomem:
 	r = lg_fail(err, -r, "building the notes");
 out:
+	free(moves);
 	lg_buf_free(&notes);
 	lg_buf_free(&tail);
 	return r;

@@ -61,8 +61,10 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t e,
 int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t e, struct lg_error *err);
 
 /* Notes for a stopped group (registers already read) and the program
- * headers; write them after the data and give the file its name. */
-int lg_dump_finish(struct lg_core_file *file, const struct lg_plan *p, const struct lg_procinfo *pi,
+ * headers; write them after the data and give the file its name.  Moves the
+ * data of segments first where readers need it contiguous (see
+ * lg_layout_contiguous_chains): the target must be running by then. */
+int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
 		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err);
 
 struct lg_dump_opts {

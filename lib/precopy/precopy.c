@@ -54,6 +54,7 @@ struct pc_state {
 	struct lg_ranges w;		/* written pages */
 	struct lg_ranges clip;
 	size_t *src;			/* per entry of b: entry of a whose file space it uses, or -1 */
+	bool *full;			/* per entry of b: copy it whole in the final stop */
 };
 
 #define NO_SRC ((size_t)-1)
@@ -349,32 +350,46 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
 	       x->offset + (y->start - x->start) == y->offset;
 }
 
-/* Plan B (the final maps) reuses A's file space where a mapping, or a part
- * of one, is still the tracked mapping it was; everything else gets new
- * space after A's data. */
+/* Plan B (the final maps) reuses A's file space for every mapping, or part
+ * of a tracked one, that is still what it was; only what is new or changed
+ * gets space after A's data.  Readers need that: libdwfl reads a module
+ * across PT_LOADs adjacent in memory as if they were adjacent in the file,
+ * as the kernel always lays them out, so an unchanged [vdso] moved to the
+ * end of the file is lost as a module.  Untracked mappings keep their place
+ * but are copied whole (FULL). */
 static int replan(struct pc_state *s, struct lg_error *err)
 {
 	uint64_t next = s->a.layout.data_end;
 	size_t i, j = 0;
 
 	s->src = calloc(s->b.n + 1, sizeof(size_t));
-	if (!s->src)
+	s->full = calloc(s->b.n + 1, sizeof(bool));
+	if (!s->src || !s->full)
 		return lg_fail(err, ENOMEM, "planning");
 	for (i = 0; i < s->b.n; i++) {
 		const struct lg_plan_entry *eb = &s->b.e[i];
 		const struct lg_mapping *mb = &s->b.maps.v[eb->map];
 		struct lg_segment *sb = &s->b.layout.seg[eb->seg];
 		s->src[i] = NO_SRC;
+		s->full[i] = true;
 		if (!eb->dump_len)
 			continue;
 		while (j < s->a.n && s->a.maps.v[s->a.e[j].map].end <= mb->start)
 			j++;
-		if (j < s->a.n && s->tracked[j] && !s->recreated[j] && !mb->shared) {
+		if (j < s->a.n && !s->recreated[j] && s->a.e[j].what == eb->what) {
 			const struct lg_plan_entry *ea = &s->a.e[j];
 			const struct lg_mapping *ma = &s->a.maps.v[ea->map];
-			if (ma->start <= mb->start && mb->start + eb->dump_len <= ma->start + ea->dump_len &&
-			    ea->what == eb->what && same_mapping(ma, mb)) {
+			bool same = same_mapping(ma, mb);
+			/* A tracked mapping may have been split (mprotect):
+			 * each part keeps its bytes.  An untracked one must be
+			 * the same range, its bytes are copied anew anyway. */
+			bool tracked_part = s->tracked[j] && !mb->shared && ma->start <= mb->start &&
+					    mb->start + eb->dump_len <= ma->start + ea->dump_len;
+			bool untracked_same = !s->tracked[j] && ma->start == mb->start &&
+					      ea->dump_len == eb->dump_len;
+			if (same && (tracked_part || untracked_same)) {
 				s->src[i] = j;
+				s->full[i] = !tracked_part;
 				sb->offset = s->a.layout.seg[ea->seg].offset + (mb->start - ma->start);
 				continue;
 			}
@@ -457,7 +472,7 @@ static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinf
 	s->res->final_dirty_pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
 	for (i = 0, cur = 0; i < s->b.n; i++) {
 		const struct lg_mapping *m = &s->b.maps.v[s->b.e[i].map];
-		if (s->src[i] == NO_SRC)
+		if (s->full[i])
 			continue;
 		if ((r = copy_clipped(s, &s->b, i, m->start, m->start + s->b.e[i].dump_len, &s->w,
 				      &cur, true, err)))
@@ -469,7 +484,7 @@ static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinf
 	/* New, changed, shared and untracked mappings, in full. */
 	for (i = 0; i < s->b.n; i++) {
 		uint64_t before = s->c.bytes_read;
-		if (s->src[i] != NO_SRC || !s->b.e[i].dump_len)
+		if (!s->full[i] || !s->b.e[i].dump_len)
 			continue;
 		if ((r = lg_copy_entry(&s->c, &s->b, i, err)))
 			goto out;
@@ -480,7 +495,7 @@ static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinf
 
 	/* Copied pages that are gone now read as zeros. */
 	for (i = 0; i < s->b.n; i++)
-		if (s->src[i] != NO_SRC && lg_mapping_is_private_anon(&s->b.maps.v[s->b.e[i].map]) &&
+		if (!s->full[i] && lg_mapping_is_private_anon(&s->b.maps.v[s->b.e[i].map]) &&
 		    (r = punch_gaps(s, i, err)))
 			goto out;
 	s->res->final_holes_ns = lg_now_ns() - t1;
@@ -490,23 +505,27 @@ out:
 	return r;
 }
 
-/* File space of A no mapping of B uses any more: give its blocks back. */
+/* File space of A that pass 0 filled and no mapping of B uses any more:
+ * give its blocks back. */
 static void punch_stale(struct pc_state *s)
 {
-	size_t i, j;
+	bool *used = calloc(s->a.n + 1, sizeof(bool));
+	size_t i;
+
+	if (!used)
+		return;		/* only disk space is at stake */
+	for (i = 0; i < s->b.n; i++)
+		if (s->src[i] != NO_SRC)
+			used[s->src[i]] = true;
 	for (i = 0; i < s->a.n; i++) {
 		const struct lg_segment *sa = &s->a.layout.seg[s->a.e[i].seg];
-		bool used = false;
-		if (!s->tracked[i] || !sa->filesz)
+		if (!s->tracked[i] || !sa->filesz || used[i])
 			continue;
-		for (j = 0; j < s->b.n && !used; j++)
-			used = s->src[j] == i;
-		if (!used) {
-			fallocate(s->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				  (off_t)sa->offset, (off_t)sa->filesz);
-			s->res->stale_bytes += sa->filesz;
-		}
+		fallocate(s->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)sa->offset,
+			  (off_t)sa->filesz);
+		s->res->stale_bytes += sa->filesz;
 	}
+	free(used);
 }
 
 int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o,
@@ -527,8 +546,10 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 	s.pid = pid;
 	s.o = o;
 	s.res = res;
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
+		lg_core_file_remove_stale(path);
 		return lg_failx(err, ESRCH, "no such process");
+	}
 
 	lg_track_probe(&probe);
 	kind = o->force_kind ? o->kind : lg_track_best(&probe);
@@ -618,6 +639,7 @@ out:
 	free(s.tr_ent);
 	free(s.tr_rec);
 	free(s.src);
+	free(s.full);
 	lg_ranges_free(&s.w);
 	lg_ranges_free(&s.clip);
 	res->dump.total_ns = lg_now_ns() - t0;

@@ -248,6 +248,82 @@ START_TEST(note_padding)
 END_TEST
 
 static char tmpdir[256];
+static void mktmp(void);
+static void rmtmp(void);
+
+START_TEST(contiguous_chains)
+{
+	struct lg_layout l;
+	struct lg_move *mv;
+	size_t n;
+
+	/* In address order, as the stop mode lays it out: nothing to move. */
+	lg_layout_init(&l);
+	lg_layout_add(&l, 0x10000, 0x2000, 0x2000, PF_R);
+	lg_layout_add(&l, 0x12000, 0x1000, 0x1000, PF_R);
+	lg_layout_add(&l, 0x13000, 0x1000, 0x1000, PF_R);
+	ck_assert_int_eq(lg_layout_contiguous_chains(&l, &mv, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(mv);
+
+	/* A mapping that appeared during a pre-copy got space at the end,
+	 * though it lies just below one that kept its place: the chain of
+	 * 3 (0x13000 is adjacent too) moves to contiguous space. */
+	l.seg[0].offset = l.data_end;
+	l.data_end += 0x2000;
+	ck_assert_int_eq(lg_layout_contiguous_chains(&l, &mv, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(mv[0].len, 0x2000);
+	ck_assert_uint_eq(l.seg[1].offset, l.seg[0].offset + 0x2000);
+	ck_assert_uint_eq(l.seg[2].offset, l.seg[1].offset + 0x1000);
+	ck_assert_uint_eq(mv[1].to, l.seg[1].offset);
+	ck_assert_uint_eq(l.data_end, l.seg[2].offset + 0x1000);
+	free(mv);
+	/* ... and then it is in order. */
+	ck_assert_int_eq(lg_layout_contiguous_chains(&l, &mv, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(mv);
+	lg_layout_free(&l);
+
+	/* A truncated segment (an ELF header page) or a gap in memory ends
+	 * a chain: readers do not read past it. */
+	lg_layout_init(&l);
+	lg_layout_add(&l, 0x10000, 0x3000, 0x1000, PF_R);
+	lg_layout_add(&l, 0x20000, 0x1000, 0x1000, PF_R);
+	lg_layout_add(&l, 0x30000, 0x1000, 0x1000, PF_R);
+	l.seg[1].offset = l.data_end + 0x10000;
+	l.seg[0].offset = l.data_end + 0x20000;
+	ck_assert_int_eq(lg_layout_contiguous_chains(&l, &mv, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(mv);
+	lg_layout_free(&l);
+}
+END_TEST
+
+START_TEST(file_move)
+{
+	char path[512];
+	struct lg_core_file f;
+	struct lg_error e = { 0 };
+	uint8_t page[4096], back[4096];
+	struct stat st;
+
+	mktmp();
+	snprintf(path, sizeof(path), "%s/core.6", tmpdir);
+	ck_assert_int_eq(lg_core_file_create(&f, path, &e), 0);
+	memset(page, 0x3c, sizeof(page));
+	ck_assert_int_eq(lg_core_file_write(&f, 4096, page, sizeof(page), false, &e), 0);
+	ck_assert_int_eq(lg_core_file_move(&f, 4096, 3 * 4096, 4096, &e), 0);
+	ck_assert_int_eq(pread(f.fd, back, sizeof(back), 3 * 4096), sizeof(back));
+	ck_assert_int_eq(memcmp(back, page, sizeof(page)), 0);
+	ck_assert_int_eq(pread(f.fd, back, sizeof(back), 4096), sizeof(back));
+	ck_assert_int_eq(back[0] | back[4095], 0);	/* the source is a hole now */
+	ck_assert_int_eq(fstat(f.fd, &st), 0);
+	ck_assert_int_le(st.st_blocks * 512, 4096);
+	lg_core_file_abort(&f);
+	rmtmp();
+}
+END_TEST
 
 static void mktmp(void)
 {
@@ -467,6 +543,8 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, layout_more_than_65535);
 	tcase_add_test(tc, file_mode_symlink_abort);
 	tcase_add_test(tc, file_overwrite_punches);
+	tcase_add_test(tc, contiguous_chains);
+	tcase_add_test(tc, file_move);
 	suite_add_tcase(s, tc);
 	return s;
 }
