@@ -279,6 +279,13 @@ static void parse_notes(struct lg_core *c, const Elf64_Phdr *ph, struct lg_check
 			if (!c->files && !c->nfiles)
 				parse_nt_file(c, n, ck);
 			break;
+		case LG_NT_X86_XSAVE_LAYOUT:
+			/* Process-wide, after the threads; validate.c checks it. */
+			if (!c->nxsave_layout++) {
+				c->xsave_layout = n->desc;
+				c->xsave_layout_size = n->descsz;
+			}
+			break;
 		default:
 			break;
 		}

@@ -88,6 +88,9 @@ struct lg_core {
 	struct lg_core_file *files;
 	size_t nfiles;
 	uint64_t file_page_size;	/* as written in NT_FILE */
+	const uint8_t *xsave_layout;	/* first NT_X86_XSAVE_LAYOUT's descriptor or NULL */
+	size_t xsave_layout_size;
+	size_t nxsave_layout;		/* how many there are (the kernel writes one) */
 	bool structure_ok;		/* headers and notes could be read */
 };
 

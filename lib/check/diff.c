@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check/diff.h"
+#include "check/xsave.h"
 
 #define PAGE 4096ull
 #define VSYSCALL_ADDR 0xffffffffff600000ull
@@ -175,6 +176,24 @@ static void coverage_one(const struct lg_core *a, const struct ival *ra, size_t 
 	}
 }
 
+static bool written_by_gdb(const struct lg_core *c)
+{
+	for (size_t i = 0; i < c->nnotes; i++)
+		if (c->notes[i].type == LG_NT_GDB_TDESC)
+			return true;
+	return false;
+}
+
+/* gdb (gcore.c) sets PF_R on every PT_LOAD it writes, so a PROT_NONE
+ * mapping it dumps (a shared one whose pages the kernel dumps too) is r--
+ * in its core and --- in a kernel-style one. */
+static bool gdb_forced_read(const struct lg_core *a, const struct lg_core_load *x,
+			    const struct lg_core *b, const struct lg_core_load *y)
+{
+	return (written_by_gdb(a) && !written_by_gdb(b) && x->flags == PF_R && y->flags == 0) ||
+	       (written_by_gdb(b) && !written_by_gdb(a) && y->flags == PF_R && x->flags == 0);
+}
+
 static void diff_loads(const struct lg_core *a, const struct lg_core *b, struct lg_check_list *ck)
 {
 	size_t na = 0, nb = 0, flagdiff = 0, aligndiff = 0, only_b0 = 0, only_a0 = 0;
@@ -203,6 +222,9 @@ static void diff_loads(const struct lg_core *a, const struct lg_core *b, struct 
 		if (x->flags != y->flags && x->filesz && y->filesz && x->vaddr == VSYSCALL_ADDR) {
 			lg_check_expected(ck, "load.vsyscall", "diff.load.flags", "[vsyscall] flags 0x%x vs 0x%x",
 					  x->flags, y->flags);
+		} else if (x->flags != y->flags && x->filesz && y->filesz && gdb_forced_read(a, x, b, y)) {
+			lg_check_expected(ck, "load.flags", "diff.load.flags", "PT_LOAD 0x%llx: flags %s vs %s",
+					  (unsigned long long)x->vaddr, x->flags ? "r--" : "---", y->flags ? "r--" : "---");
 		} else if (x->flags != y->flags && x->filesz && y->filesz) {
 			if (!flagdiff++)
 				snprintf(why, sizeof(why), "PT_LOAD 0x%llx: flags %c%c%c vs %c%c%c",
@@ -342,22 +364,36 @@ static const struct { unsigned comp; uint32_t off, size; } gdb_xsave_layout[] = 
 	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
 };
 
-static bool written_by_gdb(const struct lg_core *c)
+/* How to find XSAVE components in one core's NT_X86_XSTATE. */
+struct xs_where {
+	bool gdb;		/* gdb 13's fixed layout */
+	bool note;		/* the core's own NT_X86_XSAVE_LAYOUT */
+	struct lg_xsave_layout layout;
+};
+
+static void xs_where_init(struct xs_where *w, const struct lg_core *c)
 {
-	for (size_t i = 0; i < c->nnotes; i++)
-		if (c->notes[i].type == LG_NT_GDB_TDESC)
-			return true;
-	return false;
+	char why[160];
+
+	memset(w, 0, sizeof(*w));
+	w->gdb = written_by_gdb(c);
+	/* A malformed note is validate mode's failure (note.xsave-layout);
+	 * here it is just not used. */
+	if (!w->gdb && c->xsave_layout && c->nxsave_layout == 1 &&
+	    !lg_xsave_layout_parse(c->xsave_layout, c->xsave_layout_size, &w->layout, why, sizeof(why)))
+		w->note = true;
 }
 
-/* XSAVE component I's offset and size: gdb's fixed layout for gdb's cores,
- * else the standard (non-compacted) layout from CPUID leaf 0xD, which is
- * what the kernel writes (the cores come from this machine). */
-static bool xsave_component(bool gdb, unsigned i, uint32_t *off, uint32_t *size)
+/* XSAVE component I's offset and size in a core: gdb's fixed layout for
+ * gdb's cores; else the core's NT_X86_XSAVE_LAYOUT, which describes the
+ * CPU that wrote it; else, for cores without one (gdb's, kernels before
+ * 6.11), the standard layout from this machine's CPUID leaf 0xD, which is
+ * right only when the core comes from a CPU like this one. */
+static bool xsave_component(const struct xs_where *w, unsigned i, uint32_t *off, uint32_t *size)
 {
 	unsigned eax, ebx, ecx, edx;
 
-	if (gdb) {
+	if (w->gdb) {
 		for (size_t k = 0; k < sizeof(gdb_xsave_layout) / sizeof(gdb_xsave_layout[0]); k++)
 			if (gdb_xsave_layout[k].comp == i) {
 				*off = gdb_xsave_layout[k].off;
@@ -366,7 +402,14 @@ static bool xsave_component(bool gdb, unsigned i, uint32_t *off, uint32_t *size)
 			}
 		return false;
 	}
-
+	if (w->note) {
+		const struct lg_xsave_comp *c = lg_xsave_layout_find(&w->layout, i);
+		if (!c)
+			return false;
+		*off = c->offset;
+		*size = c->size;
+		return true;
+	}
 	if (!__get_cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx) || !eax)
 		return false;
 	*size = eax;
@@ -374,11 +417,11 @@ static bool xsave_component(bool gdb, unsigned i, uint32_t *off, uint32_t *size)
 	return true;
 }
 
-static void diff_xstate(const struct lg_core *ca, const struct lg_core *cb,
+static void diff_xstate(const struct xs_where *wa, const struct xs_where *wb,
 			const struct lg_core_thread *x, const struct lg_core_thread *y,
 			struct lg_check_list *ck, bool *any)
 {
-	bool ga = written_by_gdb(ca), gb = written_by_gdb(cb);
+	bool ga = wa->gdb, gb = wb->gdb;
 
 	uint64_t xa, xb, bva, bvb, common;
 	static const uint8_t zeros[8192];
@@ -422,15 +465,19 @@ static void diff_xstate(const struct lg_core *ca, const struct lg_core *cb,
 	for (unsigned i = 2; i < 63; i++) {
 		uint32_t off, size, offb, sizeb;
 		const uint8_t *pa, *pb;
-		if (!(common >> i & 1) || !xsave_component(ga, i, &off, &size) ||
-		    !xsave_component(gb, i, &offb, &sizeb) || size != sizeb)
+		if (!(common >> i & 1) || !xsave_component(wa, i, &off, &size) ||
+		    !xsave_component(wb, i, &offb, &sizeb) || size != sizeb)
 			continue;
 		if (ga != gb) {
-			uint32_t coff, csize;
-			if (!xsave_component(false, i, &coff, &csize) || coff != (ga ? off : offb)) {
+			/* gdb copied the component from the kernel's buffer at its
+			 * fixed offset: right only where the kernel-style core (same
+			 * process, same CPU) has it at that offset too. */
+			uint32_t coff = ga ? offb : off;
+			if (coff != (ga ? off : offb)) {
 				lg_check_expected(ck, "xstate.gdb-misplaced", "diff.xstate.component",
-						  "thread %d: component %u at %u in gdb's layout, at %u on this CPU",
-						  x->tid, i, ga ? off : offb, coff);
+						  "thread %d: component %u at %u in gdb's layout, at %u in the %s",
+						  x->tid, i, ga ? off : offb, coff,
+						  (ga ? wb : wa)->note ? "other core's NT_X86_XSAVE_LAYOUT" : "CPUID layout");
 				continue;
 			}
 		}
@@ -460,6 +507,10 @@ static void diff_threads(const struct lg_core *a, const struct lg_core *b, struc
 {
 	bool regs_any = false, fp_any = false, xs_any = false, ids_ok = true;
 	size_t missing = 0;
+	struct xs_where where[2], *wa = &where[0], *wb = &where[1];
+
+	xs_where_init(wa, a);
+	xs_where_init(wb, b);
 
 	for (size_t i = 0; i < a->nthreads; i++) {
 		const struct lg_core_thread *x = &a->threads[i], *y = NULL;
@@ -498,7 +549,7 @@ static void diff_threads(const struct lg_core *a, const struct lg_core *b, struc
 			lg_check_add(ck, LG_CHECK_FAIL, "diff.fpregset", "thread %d: NT_FPREGSET only in %s", x->tid,
 				     x->fpregset ? "a" : "b");
 		}
-		diff_xstate(a, b, x, y, ck, &xs_any);
+		diff_xstate(wa, wb, x, y, ck, &xs_any);
 		if (x->siginfo && y->siginfo) {
 			bool s = false;
 			diff_fields(ck, "diff.siginfo", "siginfo", x->tid, "NT_SIGINFO", x->siginfo, y->siginfo, 0, LG_SIGINFO_SIZE, &s);
@@ -527,7 +578,10 @@ static void diff_threads(const struct lg_core *a, const struct lg_core *b, struc
 	if (!fp_any)
 		lg_check_add(ck, LG_CHECK_PASS, "diff.fpregset", "FPREGSET matches (mxcsr_mask aside)");
 	if (!xs_any)
-		lg_check_add(ck, LG_CHECK_PASS, "diff.xstate", "XSTATE matches on the components enabled in both");
+		lg_check_add(ck, LG_CHECK_PASS, "diff.xstate",
+			     "XSTATE matches on the components enabled in both (layouts: a %s, b %s)",
+			     wa->gdb ? "gdb's" : wa->note ? "NT_X86_XSAVE_LAYOUT" : "CPUID",
+			     wb->gdb ? "gdb's" : wb->note ? "NT_X86_XSAVE_LAYOUT" : "CPUID");
 }
 
 static void diff_notes(const struct lg_core *a, const struct lg_core *b, struct lg_check_list *ck)

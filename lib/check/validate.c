@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check/validate.h"
+#include "check/xsave.h"
 
 /* r_debug and link_map (glibc <link.h>), x86-64 offsets. */
 #define RDEBUG_MAP_OFF 8
@@ -40,6 +41,54 @@ static void check_notes_present(struct lg_core *c, struct lg_check_list *ck)
 		lg_check_add(ck, LG_CHECK_FAIL, "note.file", "no NT_FILE (modules then have no names)");
 	else
 		lg_check_add(ck, LG_CHECK_FAIL, "note.file", "NT_FILE unusable");
+}
+
+/* NT_X86_XSAVE_LAYOUT, when present, must be well-formed and describe the
+ * NT_X86_XSTATE of every thread: readers (gdb 14, lcorecheck) locate the
+ * extended registers with it instead of their own CPU's layout. */
+void lg_check_xsave_layout(const struct lg_core *c, struct lg_check_list *ck)
+{
+	struct lg_xsave_layout l;
+	char why[200];
+	size_t n = 0;
+
+	if (!c->nxsave_layout) {
+		lg_check_add(ck, LG_CHECK_SKIP, "note.xsave-layout",
+			     "no NT_X86_XSAVE_LAYOUT (gdb and kernels before 6.11 write none)");
+		return;
+	}
+	if (c->nxsave_layout > 1) {
+		lg_check_add(ck, LG_CHECK_FAIL, "note.xsave-layout", "%zu NT_X86_XSAVE_LAYOUT notes, the kernel writes one",
+			     c->nxsave_layout);
+		return;
+	}
+	if (lg_xsave_layout_parse(c->xsave_layout, c->xsave_layout_size, &l, why, sizeof(why)) < 0) {
+		lg_check_add(ck, LG_CHECK_FAIL, "note.xsave-layout", "NT_X86_XSAVE_LAYOUT: %s", why);
+		return;
+	}
+	for (size_t i = 0; i < c->nthreads; i++) {
+		const struct lg_core_thread *t = &c->threads[i];
+		if (!t->xstate)
+			continue;
+		if (t->xstate_size < LG_XSAVE_EXT_START) {
+			lg_check_add(ck, LG_CHECK_FAIL, "note.xsave-layout",
+				     "thread %d: NT_X86_XSTATE of %zu bytes is shorter than the XSAVE header", t->tid,
+				     t->xstate_size);
+			return;
+		}
+		if (lg_xsave_layout_consistent(&l, t->xstate_size, lg_get64(t->xstate + LG_XSTATE_XCR0_OFF), why,
+					       sizeof(why)) < 0) {
+			lg_check_add(ck, LG_CHECK_FAIL, "note.xsave-layout", "thread %d: %s", t->tid, why);
+			return;
+		}
+		n++;
+	}
+	if (!n)
+		lg_check_add(ck, LG_CHECK_FAIL, "note.xsave-layout", "NT_X86_XSAVE_LAYOUT but no NT_X86_XSTATE to describe");
+	else
+		lg_check_add(ck, LG_CHECK_PASS, "note.xsave-layout",
+			     "%zu components ending at %llu, the NT_X86_XSTATE size of %zu threads", l.n,
+			     (unsigned long long)lg_xsave_layout_end(&l), n);
 }
 
 static void check_auxv_addrs(struct lg_core *c, struct lg_check_list *ck)
@@ -364,6 +413,7 @@ int lg_check_validate(struct lg_core_view *v, const char *path, const char *exe,
 	if (!v->core.structure_ok)
 		goto out;
 	check_notes_present(&v->core, ck);
+	lg_check_xsave_layout(&v->core, ck);
 	check_first_thread(&v->core, ck);
 	check_auxv_addrs(&v->core, ck);
 	check_elf_headers(&v->core, ck);

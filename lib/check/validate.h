@@ -27,6 +27,12 @@ int lg_check_validate(struct lg_core_view *v, const char *path, const char *exe,
 		      const char *prefix, struct lg_check_list *ck, struct lg_error *err);
 void lg_core_view_free(struct lg_core_view *v);
 
+/* The NT_X86_XSAVE_LAYOUT rule alone (check id note.xsave-layout): when
+ * present, one well-formed note whose last component ends at the
+ * NT_X86_XSTATE size of every thread and whose components are the ones
+ * XSTATE's xcr0 enables. */
+void lg_check_xsave_layout(const struct lg_core *c, struct lg_check_list *ck);
+
 /* Whether two frames name the same place. */
 bool lg_frame_equal(const struct lg_frame *a, const struct lg_frame *b);
 

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "check/core.h"
+#include "check/diff.h"
 #include "check/report.h"
 #include "check/sha256.h"
+#include "check/validate.h"
+#include "check/xsave.h"
 
 static void hex(const char *s, char out[65])
 {
@@ -200,6 +203,206 @@ START_TEST(reader_bad_sizes)
 }
 END_TEST
 
+
+/* This kind of machine's layout (AMD with AVX-512, no MPX): YMM, opmask,
+ * ZMM_Hi256, Hi16_ZMM; 2432 bytes, xcr0 0xe7. */
+static const uint32_t amd_layout[] = {
+	2, 256, 576, 0,  5, 64, 832, 0,  6, 512, 896, 0,  7, 1024, 1408, 0,
+};
+/* The same components at other offsets, also ending at 2432: a core from
+ * a CPU unlike this one. */
+static const uint32_t other_layout[] = {
+	2, 256, 2176, 0,  5, 64, 576, 0,  6, 512, 640, 0,  7, 1024, 1152, 0,
+};
+
+START_TEST(xsave_layout_parse)
+{
+	struct lg_xsave_layout l;
+	char why[200];
+	uint32_t bad[16];
+
+	ck_assert_int_eq(lg_xsave_layout_parse((const uint8_t *)amd_layout, sizeof(amd_layout), &l, why, sizeof(why)), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_uint_eq(lg_xsave_layout_find(&l, 6)->offset, 896);
+	ck_assert_ptr_null(lg_xsave_layout_find(&l, 3));
+	ck_assert_uint_eq(lg_xsave_layout_end(&l), 2432);
+	ck_assert_int_eq(lg_xsave_layout_consistent(&l, 2432, 0xe7, why, sizeof(why)), 0);
+	/* gdb's 2688-byte XSTATE is not what this layout describes. */
+	ck_assert_int_eq(lg_xsave_layout_consistent(&l, 2688, 0xe7, why, sizeof(why)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "ends at 2432"));
+	/* PKRU (bit 9) enabled in xcr0 but absent from the layout. */
+	ck_assert_int_eq(lg_xsave_layout_consistent(&l, 2432, 0x2e7, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(lg_xsave_layout_parse((const uint8_t *)other_layout, sizeof(other_layout), &l, why, sizeof(why)), 0);
+	ck_assert_int_eq(lg_xsave_layout_consistent(&l, 2432, 0xe7, why, sizeof(why)), 0);
+
+	/* Not whole records. */
+	ck_assert_int_eq(lg_xsave_layout_parse((const uint8_t *)amd_layout, 15, &l, why, sizeof(why)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "records"));
+#define BAD(i, v, text) do { \
+		memcpy(bad, amd_layout, sizeof(bad)); bad[i] = (v); \
+		ck_assert_int_eq(lg_xsave_layout_parse((const uint8_t *)bad, sizeof(bad), &l, why, sizeof(why)), -EINVAL); \
+		ck_assert_msg(strstr(why, text), "want '%s' in '%s'", text, why); \
+	} while (0)
+	BAD(0, 1, "not an extended");		/* SSE is legacy state */
+	BAD(4, 2, "not increasing");		/* component 2 twice */
+	BAD(9, 0, "size 0");
+	BAD(10, 512, "legacy area");		/* offset inside FXSAVE */
+	BAD(6, 896, "overlaps");		/* YMM on top of ZMM_Hi256 */
+#undef BAD
+}
+END_TEST
+
+/* A core of one thread (tid 7) with an XSTATE of XSIZE bytes (xcr0 0xe7,
+ * every component saved) and, when LAYOUT is not NULL, NLAYOUTS copies of
+ * an NT_X86_XSAVE_LAYOUT of NREC records.  Each component K of LAYOUT
+ * (this machine's without one) is filled with 0x40 + K at its offset, so a
+ * reader using any other layout sees other bytes; BUMP is xored into the
+ * first byte of component 6. */
+static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size_t xsize, uint8_t bump)
+{
+	static uint8_t b[16384];
+	Elf64_Ehdr *e = (Elf64_Ehdr *)b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(b + 64);
+	uint8_t pr[336] = { 0 }, ps[136] = { 0 }, fp[512] = { 0 }, xs[4096];
+	uint64_t auxv[] = { AT_ENTRY, 0x1000, AT_NULL, 0 };
+	size_t off = 64 + 2 * 56, n = 0;
+	const uint32_t *fl = layout ? layout : amd_layout;
+	size_t fn = layout ? nrec : 4;
+
+	memset(b, 0, sizeof(b));
+	memcpy(e->e_ident, ELFMAG, SELFMAG);
+	e->e_ident[EI_CLASS] = ELFCLASS64;
+	e->e_ident[EI_DATA] = ELFDATA2LSB;
+	e->e_type = ET_CORE;
+	e->e_machine = EM_X86_64;
+	e->e_phoff = 64;
+	e->e_phentsize = 56;
+	e->e_phnum = 2;
+	*(uint32_t *)(pr + 32) = 7;
+	*(uint32_t *)(ps + 24) = 7;
+	ck_assert_uint_le(xsize, sizeof(xs));
+	memset(xs, 0, sizeof(xs));
+	*(uint64_t *)(xs + 464) = 0xe7;		/* xcr0 */
+	*(uint64_t *)(xs + 512) = 0xe7;		/* xstate_bv */
+	for (size_t i = 0; i < fn; i++) {
+		if (fl[4 * i + 2] + fl[4 * i + 1] > xsize)
+			continue;
+		memset(xs + fl[4 * i + 2], 0x40 + fl[4 * i], fl[4 * i + 1]);
+		if (fl[4 * i] == 6)
+			xs[fl[4 * i + 2]] ^= bump;
+	}
+	n += add_note(b + off + n, NT_PRSTATUS, "CORE", 336, pr);
+	n += add_note(b + off + n, NT_FPREGSET, "CORE", 512, fp);
+	n += add_note(b + off + n, NT_X86_XSTATE, "LINUX", xsize, xs);
+	n += add_note(b + off + n, NT_PRPSINFO, "CORE", 136, ps);
+	n += add_note(b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
+	for (size_t k = 0; layout && k < nlayouts; k++)
+		n += add_note(b + off + n, LG_NT_X86_XSAVE_LAYOUT, "LINUX", 16 * nrec, layout);
+	ph[0].p_type = PT_NOTE;
+	ph[0].p_offset = off;
+	ph[0].p_filesz = n;
+	ph[1].p_type = PT_LOAD;
+	ph[1].p_vaddr = 0x1000;
+	ph[1].p_offset = off + n;
+	ph[1].p_filesz = ph[1].p_memsz = 16;
+	ck_assert_uint_le(off + n + 16, sizeof(b));
+	return strdup(write_tmp(b, off + n + 16));
+}
+
+/* Validate mode's note.xsave-layout on hand-built notes: STATUS expected,
+ * and (when not NULL) TEXT in its detail. */
+static void validate_xs(const char *path, enum lg_check_status status, const char *text)
+{
+	struct lg_core c;
+	struct lg_check_list l = { 0 };
+	struct lg_error err = { 0 };
+	bool found = false;
+
+	ck_assert_int_eq(lg_core_open(&c, path, &l, &err), 0);
+	ck_assert(c.structure_ok);
+	lg_check_xsave_layout(&c, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		if (strcmp(l.v[i].id, "note.xsave-layout"))
+			continue;
+		found = true;
+		ck_assert_msg(l.v[i].status == status, "%s: status %s: %s", path,
+			      lg_check_status_name(l.v[i].status), l.v[i].detail);
+		if (text)
+			ck_assert_msg(strstr(l.v[i].detail, text), "want '%s' in '%s'", text, l.v[i].detail);
+	}
+	ck_assert(found);
+	lg_core_close(&c);
+	lg_check_list_free(&l);
+	unlink(path);
+	free((void *)path);
+}
+
+START_TEST(xsave_layout_validate)
+{
+	uint32_t bad[16];
+
+	validate_xs(build_xs(amd_layout, 4, 1, 2432, 0), LG_CHECK_PASS, "ending at 2432");
+	validate_xs(build_xs(NULL, 0, 0, 2432, 0), LG_CHECK_SKIP, NULL);
+	/* gdb-sized XSTATE with the CPU's layout. */
+	validate_xs(build_xs(amd_layout, 4, 1, 2688, 0), LG_CHECK_FAIL, "ends at 2432, NT_X86_XSTATE is 2688");
+	/* A record missing: xcr0 enables component 7. */
+	validate_xs(build_xs(amd_layout, 3, 1, 2432, 0), LG_CHECK_FAIL, "enabled in XSTATE's xcr0");
+	validate_xs(build_xs(amd_layout, 4, 2, 2432, 0), LG_CHECK_FAIL, "2 NT_X86_XSAVE_LAYOUT notes");
+	memcpy(bad, amd_layout, sizeof(bad));
+	bad[14] = 1400;	/* Hi16_ZMM on top of ZMM_Hi256 */
+	validate_xs(build_xs(bad, 4, 1, 2432, 0), LG_CHECK_FAIL, "overlaps");
+}
+END_TEST
+
+/* diff mode locates XSTATE components through each core's own layout. */
+static void diff_xs(const char *pa, const char *pb, const char *want_id, enum lg_check_status want,
+		    const char *text)
+{
+	struct lg_core_view v[2];
+	struct lg_check_list l = { 0 };
+	struct lg_memdiffs m = { 0 };
+	struct lg_error err = { 0 };
+	bool found = false;
+
+	memset(v, 0, sizeof(v));
+	ck_assert_int_eq(lg_core_open(&v[0].core, pa, &l, &err), 0);
+	ck_assert_int_eq(lg_core_open(&v[1].core, pb, &l, &err), 0);
+	v[0].core_open = v[1].core_open = true;
+	ck_assert_int_eq(lg_check_diff(&v[0], &v[1], &l, &m), 0);
+	for (size_t i = 0; i < l.n; i++) {
+		if (strcmp(l.v[i].id, want_id) || l.v[i].status != want)
+			continue;
+		if (!text || strstr(l.v[i].detail, text))
+			found = true;
+	}
+	if (!found)
+		for (size_t i = 0; i < l.n; i++)
+			fprintf(stderr, "%s %s %s\n", lg_check_status_name(l.v[i].status), l.v[i].id, l.v[i].detail);
+	ck_assert_msg(found, "no %s %s '%s'", lg_check_status_name(want), want_id, text ? text : "");
+	ck_assert(!lg_check_failed(&l, "diff.xstate") || want == LG_CHECK_FAIL);
+	lg_core_view_free(&v[0]);
+	lg_core_view_free(&v[1]);
+	lg_memdiffs_free(&m);
+	lg_check_list_free(&l);
+	unlink(pa);
+	unlink(pb);
+	free((void *)pa);
+	free((void *)pb);
+}
+
+START_TEST(xsave_layout_diff)
+{
+	/* Same registers, different layouts: equal only when each core is read
+	 * with its own note (with any single layout, some component's bytes
+	 * differ). */
+	diff_xs(build_xs(amd_layout, 4, 1, 2432, 0), build_xs(other_layout, 4, 1, 2432, 0),
+		"diff.xstate", LG_CHECK_PASS, "layouts: a NT_X86_XSAVE_LAYOUT, b NT_X86_XSAVE_LAYOUT");
+	/* One byte of ZMM_Hi256 changed: named. */
+	diff_xs(build_xs(amd_layout, 4, 1, 2432, 0), build_xs(other_layout, 4, 1, 2432, 0x80),
+		"diff.xstate.component", LG_CHECK_FAIL, "component 6 (512 bytes at 896) differs");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lcorecheck");
@@ -211,6 +414,9 @@ int main(void)
 	tcase_add_test(t, expected_table);
 	tcase_add_test(t, reader_minimal);
 	tcase_add_test(t, reader_bad_sizes);
+	tcase_add_test(t, xsave_layout_parse);
+	tcase_add_test(t, xsave_layout_validate);
+	tcase_add_test(t, xsave_layout_diff);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
