@@ -123,6 +123,12 @@ struct lg_core_file {
 	char *dir, *base;	/* final path, split */
 	char *tmpname;		/* a visible temporary name, when O_TMPFILE is unsupported */
 	uint64_t bytes_written;	/* data bytes actually written (holes excluded) */
+	/* Largest single write, 0 for no limit.  Pre-copy overwrites pages it
+	 * wrote before; ext4 (6.16+) builds its page cache from large folios
+	 * when the writes are large, and a 4 KiB overwrite in a large folio
+	 * then costs 35-41 us here instead of 1.1-1.7 us (measured on 6.18:
+	 * a file filled with 4 MiB writes vs 4-16 KiB writes). */
+	size_t max_write;
 };
 
 /* Create an unnamed file (O_TMPFILE, mode 0600) in PATH's directory; it gets

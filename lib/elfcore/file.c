@@ -188,9 +188,15 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *vbuf, s
 			run += n;
 		}
 		if (!zero) {
-			r = pwrite_all(f->fd, buf + pos, run - pos, off + pos);
-			if (r)
-				return lg_fail(err, -r, "cannot write the core file");
+			size_t at = pos;
+			while (at < run) {
+				size_t n = run - at;
+				if (f->max_write && n > f->max_write)
+					n = f->max_write;
+				if ((r = pwrite_all(f->fd, buf + at, n, off + at)))
+					return lg_fail(err, -r, "cannot write the core file");
+				at += n;
+			}
 			f->bytes_written += run - pos;
 		} else if (overwrite && (r = punch(f->fd, off + pos, run - pos))) {
 			return lg_fail(err, -r, "cannot write the core file");

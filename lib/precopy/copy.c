@@ -35,9 +35,60 @@ void lg_copier_free(struct lg_copier *c)
 	if (c->buf)
 		munmap(c->buf, c->bufsize);
 	c->buf = NULL;
+	if (c->stage)
+		munmap(c->stage, c->stage_size);
+	c->stage = NULL;
+	free(c->staged);
+	c->staged = NULL;
 	lg_mem_close(&c->mem);
 	lg_pagemap_close(&c->pagemap);
 	lg_ranges_free(&c->scratch);
+}
+
+static int reserve_staged(struct lg_copier *c, size_t k)
+{
+	if (c->nstaged + k > c->staged_cap) {
+		size_t nc = c->staged_cap ? c->staged_cap * 2 : 1024;
+		struct lg_staged *nv;
+		while (nc < c->nstaged + k)
+			nc *= 2;
+		nv = realloc(c->staged, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;	/* write directly instead */
+		c->staged = nv;
+		c->staged_cap = nc;
+	}
+	return 0;
+}
+
+int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err)
+{
+	c->stage = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+			-1, 0);
+	if (c->stage == MAP_FAILED) {
+		c->stage = NULL;
+		return lg_fail(err, errno, "cannot allocate the staging area");
+	}
+	c->stage_size = size;
+	return reserve_staged(c, 4096) ? lg_fail(err, ENOMEM, "staging") : 0;
+}
+
+int lg_copy_flush(struct lg_copier *c, struct lg_error *err)
+{
+	uint8_t *b = c->stage;
+	size_t i;
+	int r = 0;
+
+	/* Later copies of a page come later in the list: written in order,
+	 * the last one wins.  The pages may have held older data (pre-copy),
+	 * so zero pages are punched. */
+	for (i = 0; i < c->nstaged && !r; i++) {
+		r = lg_core_file_write(c->file, c->staged[i].off, b, c->staged[i].len, true, err);
+		b += c->staged[i].len;
+	}
+	c->nstaged = 0;
+	c->stage_used = 0;
+	return r;
 }
 
 int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
@@ -84,13 +135,29 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 		}
 		if (!k)
 			break;
+		/* Staged: straight into the staging area, written later. */
+		if (c->staging && c->stage_size - c->stage_used >= fill &&
+		    (r = reserve_staged(c, k)) == 0) {
+			b = c->stage + c->stage_used;
+			if ((r = lg_mem_readv(&c->mem, batch, k, b, err)))
+				goto out;
+			for (j = 0; j < k; j++) {
+				struct lg_staged *st = &c->staged[c->nstaged++];
+				st->off = s->offset + (batch[j].start - m->start);
+				st->len = batch[j].end - batch[j].start;
+			}
+			c->stage_used += fill;
+			c->bytes_staged += fill;
+			c->bytes_read += fill;
+			continue;
+		}
 		if ((r = lg_mem_readv(&c->mem, batch, k, c->buf, err)))
 			goto out;
 		c->bytes_read += fill;
 		for (j = 0, b = c->buf; j < k; j++) {
 			uint64_t len = batch[j].end - batch[j].start;
 			uint64_t off = s->offset + (batch[j].start - m->start);
-			if ((r = lg_core_file_write(c->file, off, b, len, overwrite, err)))
+			if ((r = lg_core_file_write(c->file, off, b, len, overwrite || c->staging, err)))
 				goto out;
 			b += len;
 		}

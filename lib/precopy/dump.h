@@ -38,6 +38,11 @@ int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filte
 		  struct lg_mem *mem, struct lg_error *err);
 void lg_plan_free(struct lg_plan *p);
 
+struct lg_staged {
+	uint64_t off;		/* in the core file */
+	uint64_t len;
+};
+
 struct lg_copier {
 	struct lg_mem mem;
 	struct lg_pagemap pagemap;
@@ -47,6 +52,16 @@ struct lg_copier {
 	struct lg_ranges scratch;
 	uint64_t bytes_read;
 	size_t unreadable_maps;	/* mappings with pages that read as zeros */
+	/* Staging (pre-copy's final stop): copies are read into STAGE and
+	 * written to the file only by lg_copy_flush(), once the target runs
+	 * again.  A scattered 4 KiB write into the page cache costs 15-35 us
+	 * on ext4 here, a batched process_vm_readv of the page 1.5 us. */
+	bool staging;
+	uint8_t *stage;
+	size_t stage_size, stage_used;
+	struct lg_staged *staged;
+	size_t nstaged, staged_cap;
+	uint64_t bytes_staged;
 };
 
 int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
@@ -59,6 +74,11 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t e,
 /* Copy all that the core holds of entry E: only the populated pages of
  * private anonymous memory, everything of the rest. */
 int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t e, struct lg_error *err);
+/* Give the copier a staging area of SIZE bytes, faulted in now (not in the
+ * stop that will use it). */
+int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err);
+/* Write what was staged (copies beyond the area went straight to the file). */
+int lg_copy_flush(struct lg_copier *c, struct lg_error *err);
 
 /* Notes for a stopped group (registers already read) and the program
  * headers; write them after the data and give the file its name.  Moves the

@@ -561,6 +561,9 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 	if ((r = lg_core_file_create(&s.file, path, err)))
 		return r;
 	have_file = true;
+	/* Every pass rewrites pages pass 0 wrote: keep the page cache in
+	 * small folios (see max_write). */
+	s.file.max_write = LG_PRECOPY_WRITE;
 	if ((r = lg_copier_init(&s.c, pid, &s.file, err)))
 		goto out;
 	have_copier = true;
@@ -595,9 +598,22 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 
 	if ((r = pass0(&s, err)) || (r = passes(&s, err)))
 		goto out;
+	/* Faulted in now, not inside the stop that fills it. */
+	if ((r = lg_copy_stage_init(&s.c, LG_PRECOPY_STAGE, err)))
+		goto out;
+	s.c.staging = true;
 	r = final_stop(&s, &g, &pi, &ti, err);
+	s.c.staging = false;
 	if (r)
 		goto out;
+	{
+		uint64_t t1 = lg_now_ns();
+		res->final_staged_bytes = s.c.bytes_staged;
+		r = lg_copy_flush(&s.c, err);
+		res->flush_ns = lg_now_ns() - t1;
+		if (r)
+			goto out;
+	}
 	{
 		uint64_t t1 = lg_now_ns();
 		r = lg_tracker_close(s.t, &res->td, err);

@@ -58,6 +58,8 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)(r->final_full_bytes / 1024), ms(r->final_full_ns),
 		  ms(r->final_holes_ns), r->final_new_maps, r->final_recreated_maps);
+	e |= addf(o, "after the stop: %llu KiB staged in the final stop written in %.3f ms\n",
+		  (unsigned long long)(r->final_staged_bytes / 1024), ms(r->flush_ns));
 	e |= addf(o,
 		  "teardown: %.3f ms (unprotect %.3f in %llu chunks, longest %.3f; unregister %.3f, "
 		  "longest %.3f; close %.3f)\n",
@@ -100,6 +102,8 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)r->final_full_bytes, ms(r->final_full_ns), ms(r->final_holes_ns),
 		  r->final_new_maps, r->final_recreated_maps);
+	e |= addf(o, " \"flush\": {\"staged_bytes\": %llu, \"ms\": %.3f},\n",
+		  (unsigned long long)r->final_staged_bytes, ms(r->flush_ns));
 	e |= addf(o,
 		  " \"teardown\": {\"ms\": %.3f, \"unprotect_ms\": %.3f, \"chunks\": %llu, "
 		  "\"max_chunk_ms\": %.3f, \"unregister_ms\": %.3f, \"max_unregister_ms\": %.3f, "

@@ -20,8 +20,8 @@ trap cleanup EXIT
 trap 'exit 99' INT TERM
 
 # Start the test target and wait until all its threads block.
-start_target() {
-	"$CT" > "$TMP/ready" &
+start_target() {	# [single]
+	"$CT" "$@" > "$TMP/ready" &
 	TARGET_PID=$!
 	for i in $(seq 100); do
 		grep -q '^ready' "$TMP/ready" 2>/dev/null && return 0
