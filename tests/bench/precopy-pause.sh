@@ -1,42 +1,150 @@
-#!/bin/sh
-# Pause the target itself observes, lgcore (pre-copy) vs gcore, for 1 and 4 GiB
-# targets writing 0, 10k and 100k random pages/s.  Not part of make check.
-# Usage: tests/bench/precopy-pause.sh [SIZES_MIB] [RATES]   (run from the build dir)
+#!/bin/bash
+# Benchmark (not a test): the pause the target itself observes while it is
+# dumped, lgcore (pre-copy, the default mode) vs gcore, for targets of SIZES
+# MiB writing RATES random pages per second (tests/track-targets/heartbeat).
+#
+# Usage: tests/bench/precopy-pause.sh [SIZES_MIB [RATES [ROUNDS]]]
+#   defaults: "1024 4096" "0 10000 100000" 3
+# Run from the build tree after "make check TESTS=" (builds the heartbeat).
+# LGCORE, GCORE and BENCH_DIR (where cores go; needs SIZE free) override.
+#
+# Every dump gets a fresh heartbeat of its own.  Before a size is measured,
+# one lgcore and one gcore dump are taken and thrown away (the first touch of
+# guest memory is slow on VMs); the two tools then alternate which goes first
+# from round to round, and the tables show medians over ROUNDS rounds.  Each
+# round also runs a heartbeat that is not dumped, for as long as the longer
+# of the two dumps took: its largest gap is the baseline ("base").
+#
+# Per round (raw lines): gaps in ms (largest gap between two iterations of the
+# heartbeat's loop), walls in ms, lgcore's peak RSS (GNU time %M, KiB), core
+# size in bytes and disk blocks (512 B), lgcore's final stop (--stats
+# final_stop.ms), whole pause (pause_ms: set-up stop not included), and its
+# number of passes (the first full one included).
 set -u
-B=${top_builddir:-.}
-LG=$B/src/lgcore HB=$B/tests/track-targets/heartbeat
+sizes=${1:-"1024 4096"}
+rates=${2:-"0 10000 100000"}
+rounds=${3:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+build=${top_builddir:-$(cd "$here/../.." && pwd)}
+HB=$build/tests/track-targets/heartbeat
+LGCORE=${LGCORE:-$build/src/lgcore}
 GCORE=${GCORE:-$(command -v gcore)}
-SIZES=${1:-"1024 4096"} RATES=${2:-"0 10000 100000"}
-dir=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}") || exit 1
+[ -x "$HB" ] || { echo "build $HB first (make check TESTS=)" >&2; exit 1; }
+[ -x "$LGCORE" ] || { echo "no lgcore at $LGCORE" >&2; exit 1; }
+[ -n "$GCORE" ] || { echo "no gcore" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
+dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/lgcore-pause.XXXXXX") || exit 1
 pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-run() { # tool size rate -> "gap_ms wall_ms rss_kb bytes blocks"
-	"$HB" $2 $3 > "$dir/hb" & pid=$!
-	while ! grep -q ready "$dir/hb" 2>/dev/null; do sleep 0.1; done
-	sleep 1
-	t0=$(date +%s%N)
-	if [ $1 = lgcore ]; then
-		/usr/bin/time -f %M -o "$dir/rss" "$LG" -o "$dir/core" $pid > /dev/null 2>&1
-	else
-		/usr/bin/time -f %M -o "$dir/rss" "$GCORE" -o "$dir/core" $pid > /dev/null 2>&1
-	fi
-	t1=$(date +%s%N)
-	sleep 0.5
-	kill -USR1 $pid; wait $pid; pid=
-	gap=$(awk '/maxgap_us/ {printf "%.1f", $2 / 1000}' "$dir/hb")
-	set -- $(stat -c '%s %b' "$dir/core.$!" 2>/dev/null || stat -c '%s %b' "$dir"/core.* )
-	echo "$gap $(( (t1 - t0) / 1000000 )) $(tail -1 "$dir/rss") $1 $2"
-	rm -f "$dir"/core.*
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$dir"
 }
-printf '%-6s %-7s | %-9s %-9s %-7s | %-8s %-8s %-6s | %-8s %-12s %-10s\n' size rate lg_gap gc_gap ratio \
-	lg_wall gc_wall ratio lg_rss bytes blocks
-for size in $SIZES; do
-	for rate in $RATES; do
-		set -- $(run lgcore $size $rate); lg_gap=$1 lg_wall=$2 lg_rss=$3 bytes=$4 blocks=$5
-		set -- $(run gcore $size $rate); gc_gap=$1 gc_wall=$2
-		printf '%-6s %-7s | %-9s %-9s %-7s | %-8s %-8s %-6s | %-8s %-12s %-10s\n' "${size}M" $rate \
-			"${lg_gap}ms" "${gc_gap}ms" "$(awk "BEGIN{printf \"%.0fx\", $gc_gap/$lg_gap}")" \
-			"${lg_wall}ms" "${gc_wall}ms" "$(awk "BEGIN{printf \"%.2f\", $lg_wall/$gc_wall}")" \
-			"${lg_rss}K" $bytes $blocks
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+start_hb() { # size rate
+	: >"$dir/hb"
+	"$HB" "$1" "$2" >"$dir/hb" &
+	pid=$!
+	until grep -q '^ready' "$dir/hb"; do
+		kill -0 "$pid" 2>/dev/null || { echo "heartbeat died" >&2; exit 1; }
+		sleep 0.1
+	done
+	sleep 1
+}
+stop_hb() { # sets gap (ms)
+	kill -USR1 "$pid"
+	wait "$pid"
+	pid=
+	gap=$(awk '/^maxgap_us/ { printf "%.1f", $2 / 1000 }' "$dir/hb")
+	[ -n "$gap" ] || { echo "heartbeat printed no gap" >&2; exit 1; }
+}
+
+# dump TOOL SIZE RATE -> "gap wall rss bytes blocks final pause passes"
+dump() {
+	local tool=$1 t0 t1 gap core final=- pause=- passes=- st
+	start_hb "$2" "$3"
+	rm -f "$dir/stats"
+	sync
+	t0=$(date +%s%N)
+	if [ "$tool" = lgcore ]; then
+		/usr/bin/time -f %M -o "$dir/rss" "$LGCORE" --stats="$dir/stats" -o "$dir/core" "$pid"
+	else
+		/usr/bin/time -f %M -o "$dir/rss" "$GCORE" -o "$dir/core" "$pid"
+	fi >"$dir/log" 2>&1 || { echo "$tool failed:" >&2; tail -5 "$dir/log" >&2; exit 1; }
+	t1=$(date +%s%N)
+	core=$dir/core.$pid
+	sleep 0.5
+	stop_hb
+	if [ "$tool" = lgcore ]; then
+		st=$(tr -d '\n ' <"$dir/stats")
+		final=$(sed -n 's/.*"final_stop":{"ms":\([0-9.]*\).*/\1/p' <<<"$st")
+		pause=$(sed -n 's/.*"pause_ms":\([0-9.]*\).*/\1/p' <<<"$st")
+		passes=$(sed -n 's/.*"passes":\[\([^]]*\)\].*/\1/p' <<<"$st" | grep -o '"pages"' | wc -l)
+	fi
+	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") $(stat -c '%s %b' "$core") $final $pause $passes"
+	rm -f "$core"
+}
+# baseline SIZE RATE MS -> gap of a heartbeat left alone as long as a dump
+baseline() {
+	start_hb "$1" "$2"
+	sleep "$(echo "$3 / 1000" | bc -l)"
+	sleep 0.5
+	stop_hb
+	echo "$gap"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+div() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "n/a"; else printf f, a / b }'; }
+
+echo "lgcore: $LGCORE ($("$LGCORE" --version 2>&1 | head -1)); gcore: $GCORE; rounds: $rounds; $(date -u +%FT%TZ)"
+echo "raw: size rate round order | lgcore: gap_ms wall_ms rss_kb bytes blocks final_ms pause_ms passes | gcore: gap wall rss bytes blocks | base_gap_ms"
+declare -A R
+for size in $sizes; do
+	dump lgcore "$size" 0 >/dev/null	# warm-up, discarded
+	dump gcore "$size" 0 >/dev/null
+	for rate in $rates; do
+		for r in $(seq "$rounds"); do
+			if [ $((r % 2)) = 1 ]; then
+				lg=$(dump lgcore "$size" "$rate") || exit 1
+				gc=$(dump gcore "$size" "$rate") || exit 1
+				order=lg,gc
+			else
+				gc=$(dump gcore "$size" "$rate") || exit 1
+				lg=$(dump lgcore "$size" "$rate") || exit 1
+				order=gc,lg
+			fi
+			set -- $lg; lw=$2
+			set -- $gc; gw=$2
+			base=$(baseline "$size" "$rate" $((lw > gw ? lw : gw))) || exit 1
+			echo "raw: $size $rate $r $order | $lg | ${gc% - - -} | $base"
+			R[$size,$rate]="${R[$size,$rate]:-}$lg $gc $base"$'\n'
+		done
+	done
+done
+
+col() { # size rate field(1-based over "lg(8) gc(8) base(1)")
+	median $(printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF { print $f }')
+}
+echo
+echo "Medians over $rounds rounds. gap = largest gap the target saw between two loop iterations."
+printf '%-6s %-7s | %9s %9s %9s %8s | %8s %8s %6s\n' size pages/s lg_gap gc_gap base_gap gc/lg lg_wall gc_wall lg/gc
+for size in $sizes; do
+	for rate in $rates; do
+		lgg=$(col $size $rate 1) gcg=$(col $size $rate 9) bg=$(col $size $rate 17)
+		lgw=$(col $size $rate 2) gcw=$(col $size $rate 10)
+		printf '%-6s %-7s | %7sms %7sms %7sms %7sx | %6sms %6sms %6s\n' "${size}M" "$rate" \
+			"$lgg" "$gcg" "$bg" "$(div "$gcg" "$lgg" %.0f)" "$lgw" "$gcw" "$(div "$lgw" "$gcw" %.2f)"
+	done
+done
+echo
+printf '%-6s %-7s | %9s %9s %6s | %8s %13s %11s | %13s %11s\n' size pages/s lg_final lg_pause passes \
+	lg_rss lg_bytes lg_blocks gc_bytes gc_blocks
+for size in $sizes; do
+	for rate in $rates; do
+		printf '%-6s %-7s | %7sms %7sms %6s | %6sK %13s %11s | %13s %11s\n' "${size}M" "$rate" \
+			"$(col $size $rate 6)" "$(col $size $rate 7)" "$(col $size $rate 8)" \
+			"$(col $size $rate 3)" "$(col $size $rate 4)" "$(col $size $rate 5)" \
+			"$(col $size $rate 12)" "$(col $size $rate 13)"
 	done
 done
