@@ -130,9 +130,13 @@ echo
 echo "gdb -batch -ex 'thread apply all bt' $SERVER lgcore.core:"
 gdb -batch -ex 'thread apply all bt' "$SERVER" "$dir/lgcore.core" >"$dir/bt" 2>&1
 grep -E '^(Thread|#)' "$dir/bt"
-if grep -q aeProcessEvents "$dir/bt" && grep -q -E 'epoll_wait|aeApiPoll' "$dir/bt"; then
-	echo "core check: OK (main thread in aeProcessEvents / epoll_wait)"
+# the main thread (LWP = redis-server's pid) waits in epoll_wait under aeMain
+# (aeProcessEvents and aeApiPoll are static: "??" without debug symbols)
+if awk -v p="LWP $rpid)" '/^Thread / { main = index($0, p) > 0 } main' "$dir/bt" |
+	grep -q epoll_wait && awk -v p="LWP $rpid)" '/^Thread / { main = index($0, p) > 0 } main' "$dir/bt" |
+	grep -q -E 'aeMain|aeProcessEvents'; then
+	echo "core check: OK (main thread LWP $rpid in epoll_wait under aeMain)"
 else
-	echo "core check: FAILED (no aeProcessEvents + epoll_wait in the backtraces)"
+	echo "core check: FAILED (main thread not in epoll_wait under aeMain)"
 	exit 1
 fi
