@@ -12,14 +12,15 @@
 # one lgcore and one gcore dump are taken and thrown away (the first touch of
 # guest memory is slow on VMs); the two tools then alternate which goes first
 # from round to round, and the tables show medians over ROUNDS rounds.  Each
-# round also runs a heartbeat that is not dumped, for as long as the longer
-# of the two dumps took: its largest gap is the baseline ("base").
+# round also runs a heartbeat that is not dumped, for as long as lgcore's dump
+# took: its largest gap is the baseline ("base").
 #
 # Per round (raw lines): gaps in ms (largest gap between two iterations of the
 # heartbeat's loop), walls in ms, lgcore's peak RSS (GNU time %M, KiB), core
 # size in bytes and disk blocks (512 B), lgcore's final stop (--stats
-# final_stop.ms), whole pause (pause_ms: set-up stop not included), and its
-# number of passes (the first full one included).
+# final_stop.ms), whole pause (pause_ms: set-up stop not included), its
+# number of passes (the first full one included), its set-up stop and its
+# teardown (unprotecting and unregistering, while the target runs).
 set -u
 sizes=${1:-"1024 4096"}
 rates=${2:-"0 10000 100000"}
@@ -63,7 +64,7 @@ stop_hb() { # sets gap (ms)
 
 # dump TOOL SIZE RATE -> "gap wall rss bytes blocks final pause passes"
 dump() {
-	local tool=$1 t0 t1 gap core final=- pause=- passes=- st
+	local tool=$1 t0 t1 gap core final=- pause=- passes=- setup=- teardown=- st
 	start_hb "$2" "$3"
 	rm -f "$dir/stats"
 	sync
@@ -82,8 +83,11 @@ dump() {
 		final=$(sed -n 's/.*"final_stop":{"ms":\([0-9.]*\).*/\1/p' <<<"$st")
 		pause=$(sed -n 's/.*"pause_ms":\([0-9.]*\).*/\1/p' <<<"$st")
 		passes=$(sed -n 's/.*"passes":\[\([^]]*\)\].*/\1/p' <<<"$st" | grep -o '"pages"' | wc -l)
+		setup=$(sed -n 's/.*"setup_stop_ms":\([0-9.]*\).*/\1/p' <<<"$st")
+		teardown=$(sed -n 's/.*"teardown":{"ms":\([0-9.]*\).*/\1/p' <<<"$st")
 	fi
-	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") $(stat -c '%s %b' "$core") $final $pause $passes"
+	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") $(stat -c '%s %b' "$core")" \
+		"${final:--} ${pause:--} $passes ${setup:--} ${teardown:--}"
 	rm -f "$core"
 }
 # baseline SIZE RATE MS -> gap of a heartbeat left alone as long as a dump
@@ -98,7 +102,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 div() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "n/a"; else printf f, a / b }'; }
 
 echo "lgcore: $LGCORE ($("$LGCORE" --version 2>&1 | head -1)); gcore: $GCORE; rounds: $rounds; $(date -u +%FT%TZ)"
-echo "raw: size rate round order | lgcore: gap_ms wall_ms rss_kb bytes blocks final_ms pause_ms passes | gcore: gap wall rss bytes blocks | base_gap_ms"
+echo "raw: size rate round order | lgcore: gap_ms wall_ms rss_kb bytes blocks final_ms pause_ms passes setup_ms teardown_ms | gcore: gap wall rss bytes blocks | base_gap_ms"
 declare -A R
 for size in $sizes; do
 	dump lgcore "$size" 0 >/dev/null	# warm-up, discarded
@@ -116,14 +120,14 @@ for size in $sizes; do
 			fi
 			set -- $lg; lw=$2
 			set -- $gc; gw=$2
-			base=$(baseline "$size" "$rate" $((lw > gw ? lw : gw))) || exit 1
-			echo "raw: $size $rate $r $order | $lg | ${gc% - - -} | $base"
+			base=$(baseline "$size" "$rate" "$lw") || exit 1
+			echo "raw: $size $rate $r $order | $lg | ${gc% - - - - -} | $base"
 			R[$size,$rate]="${R[$size,$rate]:-}$lg $gc $base"$'\n'
 		done
 	done
 done
 
-col() { # size rate field(1-based over "lg(8) gc(8) base(1)")
+col() { # size rate field(1-based over "lg(10) gc(10) base(1)")
 	median $(printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF { print $f }')
 }
 echo
@@ -131,20 +135,22 @@ echo "Medians over $rounds rounds. gap = largest gap the target saw between two 
 printf '%-6s %-7s | %9s %9s %9s %8s | %8s %8s %6s\n' size pages/s lg_gap gc_gap base_gap gc/lg lg_wall gc_wall lg/gc
 for size in $sizes; do
 	for rate in $rates; do
-		lgg=$(col $size $rate 1) gcg=$(col $size $rate 9) bg=$(col $size $rate 17)
-		lgw=$(col $size $rate 2) gcw=$(col $size $rate 10)
+		lgg=$(col $size $rate 1) gcg=$(col $size $rate 11) bg=$(col $size $rate 21)
+		lgw=$(col $size $rate 2) gcw=$(col $size $rate 12)
 		printf '%-6s %-7s | %7sms %7sms %7sms %7sx | %6sms %6sms %6s\n' "${size}M" "$rate" \
 			"$lgg" "$gcg" "$bg" "$(div "$gcg" "$lgg" %.0f)" "$lgw" "$gcw" "$(div "$lgw" "$gcw" %.2f)"
 	done
 done
 echo
-printf '%-6s %-7s | %9s %9s %6s | %8s %13s %11s | %13s %11s\n' size pages/s lg_final lg_pause passes \
+printf '%-6s %-7s | %9s %9s %6s %9s %10s | %8s %13s %11s | %13s %11s\n' size pages/s lg_final lg_pause passes \
+	lg_setup lg_teardown \
 	lg_rss lg_bytes lg_blocks gc_bytes gc_blocks
 for size in $sizes; do
 	for rate in $rates; do
-		printf '%-6s %-7s | %7sms %7sms %6s | %6sK %13s %11s | %13s %11s\n' "${size}M" "$rate" \
+		printf '%-6s %-7s | %7sms %7sms %6s %7sms %8sms | %6sK %13s %11s | %13s %11s\n' "${size}M" "$rate" \
 			"$(col $size $rate 6)" "$(col $size $rate 7)" "$(col $size $rate 8)" \
+			"$(col $size $rate 9)" "$(col $size $rate 10)" \
 			"$(col $size $rate 3)" "$(col $size $rate 4)" "$(col $size $rate 5)" \
-			"$(col $size $rate 12)" "$(col $size $rate 13)"
+			"$(col $size $rate 14)" "$(col $size $rate 15)"
 	done
 done
