@@ -6,7 +6,8 @@
 # Usage: tests/bench/precopy-pause.sh [SIZES_MIB [RATES [ROUNDS]]]
 #   defaults: "1024 4096" "0 10000 100000" 3
 # Run from the build tree after "make check TESTS=" (builds the heartbeat).
-# LGCORE, GCORE and BENCH_DIR (where cores go; needs SIZE free) override.
+# LGCORE, GCORE and BENCH_DIR (where cores go; needs SIZE free) override;
+# STATS_DIR, if set, keeps lgcore's --stats JSON of every dump there.
 #
 # Every dump gets a fresh heartbeat of its own.  Before a size is measured,
 # one lgcore and one gcore dump are taken and thrown away (the first touch of
@@ -85,6 +86,7 @@ dump() {
 		passes=$(sed -n 's/.*"passes":\[\([^]]*\)\].*/\1/p' <<<"$st" | grep -o '"pages"' | wc -l)
 		setup=$(sed -n 's/.*"setup_stop_ms":\([0-9.]*\).*/\1/p' <<<"$st")
 		teardown=$(sed -n 's/.*"teardown":{"ms":\([0-9.]*\).*/\1/p' <<<"$st")
+		[ -n "${STATS_DIR:-}" ] && cp "$dir/stats" "$STATS_DIR/lgcore-$2M-$3-$round.json"
 	fi
 	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") $(stat -c '%s %b' "$core")" \
 		"${final:--} ${pause:--} $passes ${setup:--} ${teardown:--}"
@@ -105,10 +107,12 @@ echo "lgcore: $LGCORE ($("$LGCORE" --version 2>&1 | head -1)); gcore: $GCORE; ro
 echo "raw: size rate round order | lgcore: gap_ms wall_ms rss_kb bytes blocks final_ms pause_ms passes setup_ms teardown_ms | gcore: gap wall rss bytes blocks | base_gap_ms"
 declare -A R
 for size in $sizes; do
+	round=warmup
 	dump lgcore "$size" 0 >/dev/null	# warm-up, discarded
 	dump gcore "$size" 0 >/dev/null
 	for rate in $rates; do
 		for r in $(seq "$rounds"); do
+			round=$r
 			if [ $((r % 2)) = 1 ]; then
 				lg=$(dump lgcore "$size" "$rate") || exit 1
 				gc=$(dump gcore "$size" "$rate") || exit 1
