@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		"  --mode=MODE     precopy (default): copy memory while the process runs and\n"
 		"                  stop it only to copy what changed; stop: stop it throughout\n"
 		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
-		"  --max-passes=N  pre-copy passes after the first full one (default 8)\n"
+		"  --max-passes=N  pre-copy passes after the first full one (default 16)\n"
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
 		"  --verbose       print the phases and their timings on stderr\n"
 		"  --stats=FILE    write the same as JSON to FILE\n"
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lg_dump_opts opts = { 0 };
-	struct lg_precopy_opts popts = { .max_passes = 8, .pause_target_ns = 5000000 };
+	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000 };
 	bool precopy = true, verbose = false;
 	const char *stats = NULL;
 	char *end;

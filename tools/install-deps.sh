@@ -3,7 +3,7 @@
 # Runs apt-get directly as root, through sudo otherwise.
 set -e
 pkgs="autoconf automake make gcc pkg-config libdw-dev libelf-dev libunwind-dev check
-      elfutils gdb procps util-linux strace"
+      elfutils gdb procps util-linux strace python3"
 if [ "$(id -u)" = 0 ]; then as_root=""; else as_root="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $as_root apt-get update -qq

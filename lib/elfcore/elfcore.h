@@ -144,6 +144,8 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, si
  * never followed). */
 int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *ehdr, const struct lg_buf *tail,
 			uint64_t tail_off, struct lg_error *err);
+/* Make [OFF, OFF+LEN) read as zeros again, giving its blocks back. */
+int lg_core_file_punch(struct lg_core_file *f, uint64_t off, uint64_t len, struct lg_error *err);
 /* Move LEN bytes of data from FROM to TO (non-overlapping) and punch FROM. */
 int lg_core_file_move(struct lg_core_file *f, uint64_t from, uint64_t to, uint64_t len,
 		      struct lg_error *err);

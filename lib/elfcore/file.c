@@ -252,6 +252,12 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	return 0;
 }
 
+int lg_core_file_punch(struct lg_core_file *f, uint64_t off, uint64_t len, struct lg_error *err)
+{
+	int r = punch(f->fd, off, len);
+	return r ? lg_fail(err, -r, "cannot punch a hole in the core file") : 0;
+}
+
 int lg_core_file_move(struct lg_core_file *f, uint64_t from, uint64_t to, uint64_t len,
 		      struct lg_error *err)
 {

@@ -4,6 +4,7 @@
  * sanitizers reserve terabytes of which little is touched. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,7 +31,8 @@ void lg_pagemap_close(struct lg_pagemap *pm)
 	pm->fd = -1;
 }
 
-static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_ranges *out)
+static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
+		struct lg_ranges *out)
 {
 	struct page_region vec[SCAN_VEC];
 	struct pm_scan_arg a;
@@ -44,7 +46,12 @@ static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_r
 		a.end = end;
 		a.vec = (uintptr_t)vec;
 		a.vec_len = SCAN_VEC;
-		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		if (holes) {
+			a.category_inverted = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+			a.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		} else {
+			a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		}
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		n = ioctl(pm->fd, PAGEMAP_SCAN, &a);
 		if (n < 0)
@@ -59,7 +66,8 @@ static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_r
 	return 0;
 }
 
-static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, struct lg_ranges *out)
+static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
+			struct lg_ranges *out)
 {
 	uint64_t ent[PAGEMAP_BATCH];
 	int r;
@@ -79,7 +87,7 @@ static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, str
 			return -EIO;
 		pages = (uint64_t)n / 8;
 		for (i = 0; i < pages; i++)
-			if (ent[i] & (LG_PM_PRESENT | LG_PM_SWAPPED))
+			if (!(ent[i] & (LG_PM_PRESENT | LG_PM_SWAPPED)) == holes)
 				if ((r = lg_ranges_add(out, start + i * LG_PAGE_SIZE,
 						       start + (i + 1) * LG_PAGE_SIZE)))
 					return r;
@@ -88,8 +96,8 @@ static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, str
 	return 0;
 }
 
-int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
-			 struct lg_ranges *out, struct lg_error *err)
+static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
+		 struct lg_ranges *out, struct lg_error *err)
 {
 	int r;
 
@@ -101,7 +109,7 @@ int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 			return lg_fail(err, errno, "cannot open %s", path);
 	}
 	if (pm->have_scan != 0) {
-		r = scan(pm, start, end, out);
+		r = scan(pm, start, end, holes, out);
 		if (r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP) {
 			pm->have_scan = 0;	/* before 6.7 */
 		} else {
@@ -111,8 +119,20 @@ int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 			return 0;
 		}
 	}
-	r = read_entries(pm, start, end, out);
+	r = read_entries(pm, start, end, holes, out);
 	if (r)
 		return lg_fail(err, -r, "cannot read pagemap of %d", (int)pm->pid);
 	return 0;
+}
+
+int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
+			 struct lg_ranges *out, struct lg_error *err)
+{
+	return query(pm, start, end, false, out, err);
+}
+
+int lg_pagemap_holes(struct lg_pagemap *pm, uint64_t start, uint64_t end,
+		     struct lg_ranges *out, struct lg_error *err)
+{
+	return query(pm, start, end, true, out, err);
 }

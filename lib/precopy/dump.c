@@ -64,18 +64,6 @@ out:
 	return r;
 }
 
-/* The leader first, then the others by tid. */
-static void leader_first(struct lg_tgroup *g)
-{
-	size_t i;
-	for (i = 1; i < g->n; i++)
-		if (g->t[i].tid == g->pid) {
-			struct lg_thread t = g->t[i];
-			memmove(&g->t[1], &g->t[0], i * sizeof(t));
-			g->t[0] = t;
-		}
-}
-
 int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		 struct lg_dump_result *res, struct lg_error *err)
 {
@@ -118,7 +106,6 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		goto out;
 	tstop = lg_now_ns();
 	stopped = true;
-	leader_first(&g);
 	if ((r = lg_maps_read(pid, true, &maps, err)))
 		goto out;
 	filter.bits = pi.coredump_filter;

@@ -186,6 +186,14 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 		r = lg_failx(err, ESRCH, "no such process (it exited)");
 		goto fail;
 	}
+	/* Readers take the first thread as the current one: the leader, even
+	 * when tids wrapped around and a later thread got a smaller one. */
+	for (i = 1; i < g->n; i++)
+		if (g->t[i].tid == pid) {
+			struct lg_thread t = g->t[i];
+			memmove(&g->t[1], &g->t[0], i * sizeof(t));
+			g->t[0] = t;
+		}
 	free(tids);
 	return 0;
 fail:

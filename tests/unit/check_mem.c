@@ -152,6 +152,15 @@ START_TEST(populated_pages)
 	ck_assert_int_eq(lg_pagemap_populated(&pm, base, base + 40 * LG_PAGE_SIZE, &out, &e), 0);
 	ck_assert_uint_eq(out.n, 3);
 	ck_assert_uint_eq(lg_ranges_bytes(&out), 39 * LG_PAGE_SIZE - 10 * LG_PAGE_SIZE);
+	/* The complement, from both paths: pages 10..19 of the first 30. */
+	for (int path = 0; path < 2; path++) {
+		lg_ranges_clear(&out);
+		pm.have_scan = path ? 0 : -1;
+		ck_assert_int_eq(lg_pagemap_holes(&pm, base, base + 30 * LG_PAGE_SIZE, &out, &e), 0);
+		ck_assert_uint_eq(out.n, 1);
+		ck_assert_uint_eq(out.v[0].start, base + 10 * LG_PAGE_SIZE);
+		ck_assert_uint_eq(out.v[0].end, base + 20 * LG_PAGE_SIZE);
+	}
 	lg_pagemap_close(&pm);
 	lg_ranges_free(&out);
 }
