@@ -64,17 +64,23 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 	if (!precopy) {
 		struct lg_dump_opts so = { .all = popts->all };
 		r = lg_dump_stop(pid, path, &so, res, err);
+		/* The same report, with no tracker, no pass, and the whole
+		 * dump as the stop. */
+		memset(&pres, 0, sizeof(pres));
+		pres.dump = *res;
+		pres.kind = LG_TRACK_NONE;
+		pres.final_ns = res->pause_ns;
 		if (verbose)
 			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
 				res->pause_ns / 1e6, res->total_ns / 1e6);
-		return r;
+	} else {
+		r = lg_dump_precopy(pid, path, popts, &pres, err);
+		*res = pres.dump;
+		if (verbose && !lg_precopy_report_text(&pres, &b))
+			fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
+		b.len = 0;
 	}
-	r = lg_dump_precopy(pid, path, popts, &pres, err);
-	*res = pres.dump;
-	if (verbose && !lg_precopy_report_text(&pres, &b))
-		fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
-	b.len = 0;
-	if (stats && !lg_precopy_report_json(&pres, "precopy", &b)) {
+	if (stats && !lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b)) {
 		FILE *f = fopen(stats, "w");
 		if (!f || fwrite(b.p, 1, b.len, f) != b.len)
 			fprintf(stderr, "lgcore: cannot write %s\n", stats);
