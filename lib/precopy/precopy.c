@@ -416,11 +416,13 @@ static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinf
 	size_t i, cur;
 	int r;
 
+	/* Before the stop: it costs the target nothing here, and once
+	 * stopped /proc shows every thread in tracing stop ('t'). */
+	if ((r = lg_procinfo_read(s->pid, pi, err)))
+		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	if ((r = lg_ptrace_stop_all(s->pid, 0, g, err)))
 		return r;
 	t0 = lg_now_ns();
-	if ((r = lg_procinfo_read(s->pid, pi, err)))
-		goto out;
 	ti = *tip = calloc(g->n + 1, sizeof(*ti));
 	if (!ti) {
 		r = lg_fail(err, ENOMEM, "threads");

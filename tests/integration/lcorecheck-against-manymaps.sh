@@ -6,12 +6,7 @@
 # and restored, as many-mappings.sh does; skips otherwise.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/lcorecheck-against-lib.sh"
-old=$(cat /proc/sys/vm/max_map_count)
-if [ "$old" -lt 70000 ]; then
-	{ echo 70000 >/proc/sys/vm/max_map_count; } 2>/dev/null ||
-		lg_skip "vm.max_map_count is $old and this user cannot raise it above 65535"
-	trap 'echo "$old" >/proc/sys/vm/max_map_count; lg_cleanup' EXIT
-fi
+lg_raise_map_count 70000
 lc_against target-manymaps
 m=$(lg_kv maps)
 # Every one of the mappings was compared: both cores' memory covers them.

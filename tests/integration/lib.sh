@@ -205,6 +205,22 @@ lg_gdb() {
 		fi
 }
 
+# lg_raise_map_count N: let the target have N mappings (vm.max_map_count is
+# 65530 by default) for this script's duration, restoring the old value on
+# exit; skip where we may not.  Scripts that do this hold one lock, so that
+# one cannot restore the limit while another's target still needs it.
+lg_raise_map_count() {
+	local want=$1 old
+	exec 9>"${TMPDIR:-/tmp}/lgcore-max_map_count.lock"
+	flock 9 || lg_hard "cannot lock ${TMPDIR:-/tmp}/lgcore-max_map_count.lock"
+	old=$(cat /proc/sys/vm/max_map_count)
+	[ "$old" -ge "$want" ] && return 0
+	{ echo "$want" >/proc/sys/vm/max_map_count; } 2>/dev/null ||
+		lg_skip "vm.max_map_count is $old and this user cannot raise it to $want"
+	LG_OLD_MAP_COUNT=$old
+	trap 'echo "$LG_OLD_MAP_COUNT" >/proc/sys/vm/max_map_count; lg_cleanup' EXIT
+}
+
 # lg_xstate_short CORE: CORE's NT_X86_XSTATE is smaller than the 2688 bytes
 # of the fixed (Intel) layout gdb 13 knows.  That is the kernel's own XSAVE
 # area on CPUs with AVX-512 but no MPX (AMD Zen 4, where it is 2432 bytes):

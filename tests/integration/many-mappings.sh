@@ -10,12 +10,7 @@ lg_need_eu
 lg_need_lgcore
 lg_need_gcore
 
-old=$(cat /proc/sys/vm/max_map_count)
-if [ "$old" -lt 70000 ]; then
-	{ echo 70000 >/proc/sys/vm/max_map_count; } 2>/dev/null ||
-		lg_skip "vm.max_map_count is $old and this user cannot raise it above 65535"
-	trap 'echo "$old" >/proc/sys/vm/max_map_count; lg_cleanup' EXIT
-fi
+lg_raise_map_count 70000
 lg_dump_both target-manymaps
 m=$(lg_kv maps)
 
