@@ -294,6 +294,25 @@ static int clear_soft_dirty(struct lg_tracker *t, struct lg_error *err)
 	return 0;
 }
 
+/* One PAGEMAP_SCAN per range; RECREATED[i] says a range's mapping was
+ * replaced since registration. */
+static int uffd_ranges(struct lg_tracker *t, const struct lg_range *rg, size_t n, bool wp,
+		       uint64_t categories, struct lg_ranges *out, bool *recreated,
+		       struct lg_error *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		bool rec = false;
+		if ((r = lg_uffd_scan(t, rg[i].start, rg[i].end, wp, categories, out, &rec, err)))
+			return r;
+		if (recreated)
+			recreated[i] = rec;
+	}
+	return 0;
+}
+
 int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *rg, size_t n,
 		   struct lg_ranges *pop, bool *recreated, struct lg_error *err)
 {
@@ -302,15 +321,8 @@ int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *rg, size_t n,
 
 	switch (t->kind) {
 	case LG_TRACK_UFFD:
-		for (i = 0; i < n; i++) {
-			bool rec = false;
-			if ((r = lg_uffd_scan(t, rg[i].start, rg[i].end, true,
-					      PAGE_IS_PRESENT | PAGE_IS_SWAPPED, pop, &rec, err)))
-				return r;
-			if (recreated)
-				recreated[i] = rec;
-		}
-		return 0;
+		return uffd_ranges(t, rg, n, true, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, pop, recreated,
+				   err);
 	case LG_TRACK_SOFTDIRTY:
 		/* Clear first, list after: a page written in between is both
 		 * listed and dirty, never missed. */
@@ -337,15 +349,7 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n
 
 	switch (t->kind) {
 	case LG_TRACK_UFFD:
-		for (i = 0; i < n; i++) {
-			bool rec = false;
-			if ((r = lg_uffd_scan(t, rg[i].start, rg[i].end, rearm, PAGE_IS_WRITTEN,
-					      written, &rec, err)))
-				return r;
-			if (recreated)
-				recreated[i] = rec;
-		}
-		return 0;
+		return uffd_ranges(t, rg, n, rearm, PAGE_IS_WRITTEN, written, recreated, err);
 	case LG_TRACK_SOFTDIRTY:
 		/* A new mapping at the same place has VM_SOFTDIRTY: all its
 		 * pages read as dirty, so nothing is lost without a flag. */
