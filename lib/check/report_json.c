@@ -8,20 +8,19 @@
 #include <elfutils/libdwfl.h>
 #include <libunwind.h>
 
-#include "check/json.h"
+#include "common/json.h"
 #include "check/lcorecheck.h"
 
 int lg_check_write_json(const struct lg_check_result *res, const struct lg_check_opts *o,
 			const char *path, struct lg_error *err)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	struct lg_buf out = { 0 };
 	struct lg_json j;
 	char buf[64];
+	FILE *f;
 	int r = 0;
 
-	if (!f)
-		return lg_fail(err, errno, "cannot write %s", path);
-	lg_json_init(&j, f);
+	lg_json_init(&j, &out);
 	lg_json_begin_object(&j, NULL);
 	lg_json_uint(&j, "schema", LG_CHECK_JSON_SCHEMA);
 	lg_json_string(&j, "mode", o->pid ? "against-gcore" : res->nviews == 2 ? "diff" : "validate");
@@ -126,10 +125,22 @@ int lg_check_write_json(const struct lg_check_result *res, const struct lg_check
 	lg_json_end_array(&j);
 	lg_json_end_object(&j);
 	lg_json_end_object(&j);
+	if ((r = lg_json_finish(&j))) {
+		lg_buf_free(&out);
+		return lg_fail(err, -r, "building the JSON report");
+	}
+	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		lg_buf_free(&out);
+		return lg_fail(err, errno, "cannot write %s", path);
+	}
+	if (fwrite(out.p, 1, out.len, f) != out.len)
+		r = lg_fail(err, errno, "cannot write %s", path);
+	lg_buf_free(&out);
 	if (f != stdout) {
-		if (fclose(f) != 0)
+		if (fclose(f) != 0 && !r)
 			r = lg_fail(err, errno, "cannot write %s", path);
-	} else if (fflush(f) != 0) {
+	} else if (fflush(f) != 0 && !r) {
 		r = lg_fail(err, errno, "cannot write the JSON report");
 	}
 	return r;

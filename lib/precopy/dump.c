@@ -10,13 +10,6 @@
 #include "arch/arch.h"
 #include "precopy/dump.h"
 
-uint64_t lg_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
 		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err)
 {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/ranges.h"
 #include "elfcore/elfcore.h"
@@ -108,6 +109,5 @@ struct lg_dump_result {
 int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		 struct lg_dump_result *res, struct lg_error *err);
 
-uint64_t lg_now_ns(void);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/ranges.h"
 #include "ptrace/ptrace.h"
@@ -116,8 +117,5 @@ int lg_tracker_close(struct lg_tracker *t, struct lg_track_teardown *td, struct 
  * UFFDIO_UNREGISTER call (0: whole ranges), at teardown. */
 extern uint64_t lg_track_unprotect_chunk;
 extern uint64_t lg_track_unregister_chunk;
-
-/* Monotonic clock in nanoseconds (lib/precopy/dump.c). */
-uint64_t lg_now_ns(void);
 
 #endif

@@ -1,0 +1,120 @@
+/* lib/common: the JSON writer and the growth helper. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/grow.h"
+#include "common/json.h"
+
+START_TEST(json_document)
+{
+	struct lg_buf b = { 0 };
+	struct lg_json j;
+
+	lg_json_init(&j, &b);
+	lg_json_begin_object(&j, NULL);
+	lg_json_string(&j, "s", "a\"b\\c\n\x01\xc3\xa9");
+	lg_json_uint(&j, "u", UINT64_MAX);
+	lg_json_int(&j, "i", -5);
+	lg_json_bool(&j, "t", true);
+	lg_json_hex(&j, "h", 0xdeadbeef);
+	lg_json_double(&j, "ms", 1.23456, 3);
+	lg_json_double(&j, "nan", 0.0 / 0.0, 3);
+	lg_json_string(&j, "null", NULL);
+	lg_json_begin_array(&j, "a");
+	lg_json_uint(&j, NULL, 1);
+	lg_json_begin_object(&j, NULL);
+	lg_json_end_object(&j);
+	lg_json_end_array(&j);
+	lg_json_begin_array(&j, "empty");
+	lg_json_end_array(&j);
+	lg_json_end_object(&j);
+	ck_assert_int_eq(lg_json_finish(&j), 0);
+	ck_assert_str_eq((char *)b.p,
+			 "{\n"
+			 "  \"s\": \"a\\\"b\\\\c\\n\\u0001\\u00c3\\u00a9\",\n"
+			 "  \"u\": 18446744073709551615,\n"
+			 "  \"i\": -5,\n"
+			 "  \"t\": true,\n"
+			 "  \"h\": \"0xdeadbeef\",\n"
+			 "  \"ms\": 1.235,\n"
+			 "  \"nan\": null,\n"
+			 "  \"null\": null,\n"
+			 "  \"a\": [\n"
+			 "    1,\n"
+			 "    {}\n"
+			 "  ],\n"
+			 "  \"empty\": []\n"
+			 "}\n");
+	lg_buf_free(&b);
+}
+END_TEST
+
+START_TEST(json_unbalanced)
+{
+	struct lg_buf b = { 0 };
+	struct lg_json j;
+
+	lg_json_init(&j, &b);
+	lg_json_begin_object(&j, NULL);
+	ck_assert_int_eq(lg_json_finish(&j), -EINVAL);
+	lg_json_init(&j, &b);
+	lg_json_end_array(&j);
+	ck_assert_int_eq(lg_json_finish(&j), -EINVAL);
+	lg_json_init(&j, &b);
+	ck_assert_int_eq(lg_json_finish(&j), -EINVAL);	/* nothing written */
+	lg_json_init(&j, &b);
+	for (int i = 0; i < LG_JSON_MAX_DEPTH + 2; i++)
+		lg_json_begin_array(&j, NULL);
+	ck_assert_int_eq(lg_json_finish(&j), -EINVAL);
+	lg_buf_free(&b);
+}
+END_TEST
+
+START_TEST(grow_doubles)
+{
+	int *v = NULL;
+	size_t cap = 0, i;
+
+	ck_assert_int_eq(LG_GROW(v, cap, 1, 16), 0);
+	ck_assert_uint_eq(cap, 16);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(LG_GROW(v, cap, i + 1, 16), 0);
+		v[i] = (int)i;
+	}
+	ck_assert_uint_eq(cap, 1024);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(v[i], (int)i);
+	ck_assert_int_eq(LG_GROW(v, cap, 10, 16), 0);	/* never shrinks */
+	ck_assert_uint_eq(cap, 1024);
+	free(v);
+}
+END_TEST
+
+START_TEST(grow_overflow)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0;
+
+	ck_assert_int_eq(LG_GROW(v, cap, SIZE_MAX / 4, 1), -ENOMEM);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(cap, 0);
+	ck_assert_uint_eq(LG_ARRAY_SIZE((int[7]){ 0 }), 7);
+}
+END_TEST
+
+Suite *unit_suite(void);
+Suite *unit_suite(void)
+{
+	Suite *s = suite_create("common");
+	TCase *tc = tcase_create("common");
+
+	tcase_add_test(tc, json_document);
+	tcase_add_test(tc, json_unbalanced);
+	tcase_add_test(tc, grow_doubles);
+	tcase_add_test(tc, grow_overflow);
+	suite_add_tcase(s, tc);
+	return s;
+}
