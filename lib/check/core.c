@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check/core.h"
+#include "common/grow.h"
 
 const char *const lg_reg_names[LG_NREGS] = {
 	"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
@@ -135,15 +136,9 @@ static void parse_notes(struct lg_core *c, const Elf64_Phdr *ph, struct lg_check
 				 c->nnotes, type, (unsigned long long)(off + pos));
 			break;
 		}
-		if (c->nnotes == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			struct lg_core_note *v = realloc(c->notes, nc * sizeof(*v));
-			if (!v) {
-				ck->oom = true;
-				break;
-			}
-			c->notes = v;
-			cap = nc;
+		if (LG_GROW(c->notes, cap, c->nnotes + 1, 32)) {
+			ck->oom = true;
+			break;
 		}
 		n = &c->notes[c->nnotes++];
 		memset(n, 0, sizeof(*n));
@@ -211,15 +206,9 @@ static void parse_notes(struct lg_core *c, const Elf64_Phdr *ph, struct lg_check
 		}
 		switch (n->type) {
 		case NT_PRSTATUS:
-			if (c->nthreads == tcap) {
-				size_t nc = tcap ? tcap * 2 : 16;
-				struct lg_core_thread *v = realloc(c->threads, nc * sizeof(*v));
-				if (!v) {
-					ck->oom = true;
-					return;
-				}
-				c->threads = v;
-				tcap = nc;
+			if (LG_GROW(c->threads, tcap, c->nthreads + 1, 16)) {
+				ck->oom = true;
+				return;
 			}
 			cur = &c->threads[c->nthreads++];
 			memset(cur, 0, sizeof(*cur));

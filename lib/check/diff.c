@@ -6,6 +6,7 @@
 
 #include "check/diff.h"
 #include "check/xsave.h"
+#include "common/grow.h"
 
 #define PAGE 4096ull
 #define VSYSCALL_ADDR 0xffffffffff600000ull
@@ -119,7 +120,7 @@ static void coverage_one(const struct lg_core *a, const struct ival *ra, size_t 
 	static const char *const rows[6] = {
 		NULL, "load.ldso-cow", "load.elf-header", "load.file-private", "load.vvar", "load.guard",
 	};
-	size_t j = 0, ncls = sizeof(cls) / sizeof(cls[0]);
+	size_t j = 0, ncls = LG_ARRAY_SIZE(cls);
 	char id[64];
 
 	memset(cls, 0, sizeof(cls));
@@ -304,15 +305,9 @@ static void diff_memory(const struct lg_core *a, const struct lg_core *b, struct
 						unexpected++;
 					m->total++;
 					if (m->n < LG_MEMDIFF_MAX) {
-						if (m->n == m->cap) {
-							size_t nc = m->cap ? m->cap * 2 : 64;
-							struct lg_memdiff *v = realloc(m->v, nc * sizeof(*v));
-							if (!v) {
-								ck->oom = true;
-								return;
-							}
-							m->v = v;
-							m->cap = nc;
+						if (LG_GROW(m->v, m->cap, m->n + 1, 64)) {
+							ck->oom = true;
+							return;
 						}
 						m->v[m->n++] = d;
 					}
@@ -394,7 +389,7 @@ static bool xsave_component(const struct xs_where *w, unsigned i, uint32_t *off,
 	unsigned eax, ebx, ecx, edx;
 
 	if (w->gdb) {
-		for (size_t k = 0; k < sizeof(gdb_xsave_layout) / sizeof(gdb_xsave_layout[0]); k++)
+		for (size_t k = 0; k < LG_ARRAY_SIZE(gdb_xsave_layout); k++)
 			if (gdb_xsave_layout[k].comp == i) {
 				*off = gdb_xsave_layout[k].off;
 				*size = gdb_xsave_layout[k].size;

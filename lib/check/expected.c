@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check/report.h"
+#include "common/grow.h"
 
 const struct lg_expected_row lg_expected_table[] = {
 	{ "note.order", "gdb writes NT_PRPSINFO first, the kernel after the first thread's NT_PRSTATUS" },
@@ -44,7 +45,7 @@ const struct lg_expected_row lg_expected_table[] = {
 	{ "nt_file.extra", "gdb and the kernel differ on which special files appear in NT_FILE" },
 };
 
-const size_t lg_expected_table_len = sizeof(lg_expected_table) / sizeof(lg_expected_table[0]);
+const size_t lg_expected_table_len = LG_ARRAY_SIZE(lg_expected_table);
 
 const char *lg_expected_reason(const char *row)
 {

@@ -32,7 +32,7 @@ struct lg_check_result {
 	int nviews;
 	struct lg_memdiffs mem;
 	char **messages;		/* notes for stderr (kept cores, warnings) */
-	size_t nmessages;
+	size_t nmessages, messages_cap;
 	char *tool_version[2];		/* gdb's and lgcore's --version lines */
 	char sha256[2][65];		/* "" when the file could not be read */
 	uint64_t size[2];

@@ -5,20 +5,15 @@
 #include <string.h>
 
 #include "check/report.h"
+#include "common/grow.h"
 
 static void vadd(struct lg_check_list *l, enum lg_check_status st, const char *id,
 		 const char *suffix, const char *fmt, va_list ap)
 {
 	char *detail = NULL, *id2 = NULL;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lg_check *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			goto oom;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (LG_GROW(l->v, l->cap, l->n + 1, 64))
+		goto oom;
 	if (vasprintf(&detail, fmt, ap) < 0) {
 		detail = NULL;
 		goto oom;

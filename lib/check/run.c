@@ -9,17 +9,16 @@
 
 #include "check/lcorecheck.h"
 #include "check/sha256.h"
+#include "common/grow.h"
 
 void lg_check_result_message(struct lg_check_result *res, const char *fmt, ...)
 {
-	char **v = realloc(res->messages, (res->nmessages + 1) * sizeof(*v));
 	va_list ap;
 
-	if (!v)
+	if (LG_GROW(res->messages, res->messages_cap, res->nmessages + 1, 4))
 		return;
-	res->messages = v;
 	va_start(ap, fmt);
-	if (vasprintf(&v[res->nmessages], fmt, ap) >= 0)
+	if (vasprintf(&res->messages[res->nmessages], fmt, ap) >= 0)
 		res->nmessages++;
 	va_end(ap);
 }

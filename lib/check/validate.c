@@ -7,6 +7,7 @@
 
 #include "check/validate.h"
 #include "check/xsave.h"
+#include "common/grow.h"
 
 /* r_debug and link_map (glibc <link.h>), x86-64 offsets. */
 #define RDEBUG_MAP_OFF 8
@@ -99,7 +100,7 @@ static void check_auxv_addrs(struct lg_core *c, struct lg_check_list *ck)
 		{ AT_SYSINFO_EHDR, "auxv.sysinfo-ehdr", "AT_SYSINFO_EHDR" },
 	};
 
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < LG_ARRAY_SIZE(want); i++) {
 		uint64_t v;
 		if (!c->auxv) {
 			lg_check_add(ck, LG_CHECK_SKIP, want[i].id, "no NT_AUXV");

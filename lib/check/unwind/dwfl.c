@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check/unwind/unwind.h"
+#include "common/grow.h"
 
 /* The callbacks eu-stack uses for cores (libdwfl/argp-std.c): files by
  * build-id or by the NT_FILE path, separate debuginfo the standard way.
@@ -86,15 +87,9 @@ static int mod_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr star
 	Dwarf_Addr low, high;
 	int n;
 
-	if (a->m->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 32;
-		struct lg_module *v = realloc(a->m->v, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		a->m->v = v;
-		a->cap = nc;
+	if (LG_GROW(a->m->v, a->cap, a->m->n + 1, 32)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	e = &a->m->v[a->m->n];
 	memset(e, 0, sizeof(*e));
@@ -210,15 +205,9 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	if (t->n >= LG_UNWIND_MAX_FRAMES)
 		return DWARF_CB_ABORT;
-	if (t->n == a->fcap) {
-		size_t nc = a->fcap ? a->fcap * 2 : 16;
-		struct lg_frame *v = realloc(t->f, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		t->f = v;
-		a->fcap = nc;
+	if (LG_GROW(t->f, a->fcap, t->n + 1, 16)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	f = &t->f[t->n++];
 	f->pc = pc;
@@ -233,15 +222,9 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 	struct lg_backtrace *b = a->b;
 	int r;
 
-	if (b->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 16;
-		struct lg_thread_bt *v = realloc(b->t, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		b->t = v;
-		a->cap = nc;
+	if (LG_GROW(b->t, a->cap, b->n + 1, 16)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	a->cur = &b->t[b->n++];
 	memset(a->cur, 0, sizeof(*a->cur));

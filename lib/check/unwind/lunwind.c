@@ -14,6 +14,7 @@
 #include <libunwind-coredump.h>
 
 #include "check/unwind/unwind.h"
+#include "common/grow.h"
 
 /* Exported by libunwind-x86_64 but not declared in its headers. */
 extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
@@ -238,14 +239,8 @@ static int unwind_thread(struct lg_unwind *u, unw_addr_space_t as, struct lunw_a
 		}
 		if (t->n >= LG_UNWIND_MAX_FRAMES)
 			break;
-		if (t->n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct lg_frame *v = realloc(t->f, nc * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			t->f = v;
-			cap = nc;
-		}
+		if (LG_GROW(t->f, cap, t->n + 1, 16))
+			return -ENOMEM;
 		f = &t->f[t->n++];
 		f->pc = ip;
 		f->activation = next_act;
