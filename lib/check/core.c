@@ -50,8 +50,8 @@ static void parse_nt_file(struct lg_core *c, const struct lg_core_note *n,
 			     "NT_FILE page size %llu is not a power of two", (unsigned long long)psz);
 		return;
 	}
-	c->files = calloc(count ? count : 1, sizeof(*c->files));
-	if (!c->files) {
+	c->ntfiles = calloc(count ? count : 1, sizeof(*c->ntfiles));
+	if (!c->ntfiles) {
 		ck->oom = true;
 		return;
 	}
@@ -59,7 +59,7 @@ static void parse_nt_file(struct lg_core *c, const struct lg_core_note *n,
 	for (uint64_t i = 0; i < count; i++) {
 		const uint8_t *e = d + 16 + i * 24;
 		const uint8_t *nul = memchr(names, 0, end - names);
-		struct lg_core_file *f = &c->files[i];
+		struct lg_core_ntfile *f = &c->ntfiles[i];
 
 		if (!nul) {
 			lg_check_add(ck, LG_CHECK_FAIL, "note.file.format",
@@ -78,16 +78,16 @@ static void parse_nt_file(struct lg_core *c, const struct lg_core_note *n,
 		f->name = (const char *)names;
 		names = nul + 1;
 	}
-	c->nfiles = count;
-	c->file_page_size = psz;
+	c->nntfiles = count;
+	c->ntfile_page_size = psz;
 	lg_check_add(ck, LG_CHECK_PASS, "note.file.format", "%llu entries, page size %llu%s",
 		     (unsigned long long)count, (unsigned long long)psz,
 		     names == end || (size_t)(end - names) < 4 ? "" : ", trailing bytes");
 	return;
 bad:
-	free(c->files);
-	c->files = NULL;
-	c->nfiles = 0;
+	free(c->ntfiles);
+	c->ntfiles = NULL;
+	c->nntfiles = 0;
 }
 
 /* Notes of the first PT_NOTE, the only one libdwfl reads. */
@@ -265,7 +265,7 @@ static void parse_notes(struct lg_core *c, const Elf64_Phdr *ph, struct lg_check
 			}
 			break;
 		case NT_FILE:
-			if (!c->files && !c->nfiles)
+			if (!c->ntfiles && !c->nntfiles)
 				parse_nt_file(c, n, ck);
 			break;
 		case LG_NT_X86_XSAVE_LAYOUT:
@@ -492,7 +492,7 @@ void lg_core_close(struct lg_core *c)
 	free(c->loads);
 	free(c->notes);
 	free(c->threads);
-	free(c->files);
+	free(c->ntfiles);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -527,11 +527,11 @@ size_t lg_core_read(const struct lg_core *c, uint64_t vaddr, void *buf, size_t l
 	return done;
 }
 
-const struct lg_core_file *lg_core_file_at(const struct lg_core *c, uint64_t addr)
+const struct lg_core_ntfile *lg_core_ntfile_at(const struct lg_core *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (addr >= c->files[i].start && addr < c->files[i].end)
-			return &c->files[i];
+	for (size_t i = 0; i < c->nntfiles; i++)
+		if (addr >= c->ntfiles[i].start && addr < c->ntfiles[i].end)
+			return &c->ntfiles[i];
 	return NULL;
 }
 

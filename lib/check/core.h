@@ -62,7 +62,8 @@ struct lg_core_thread {
 	size_t siginfo_size;
 };
 
-struct lg_core_file {
+/* One NT_FILE entry: a file mapping of the dumped process. */
+struct lg_core_ntfile {
 	uint64_t start, end, offset;	/* offset in bytes, whatever page_size said */
 	const char *name;		/* points into the mapped core, NUL-terminated */
 };
@@ -85,9 +86,9 @@ struct lg_core {
 	const uint8_t *prpsinfo;	/* LG_PRPSINFO_SIZE bytes or NULL */
 	const uint8_t *auxv;
 	size_t auxv_size;
-	struct lg_core_file *files;
-	size_t nfiles;
-	uint64_t file_page_size;	/* as written in NT_FILE */
+	struct lg_core_ntfile *ntfiles;
+	size_t nntfiles;
+	uint64_t ntfile_page_size;	/* as written in NT_FILE */
 	const uint8_t *xsave_layout;	/* first NT_X86_XSAVE_LAYOUT's descriptor or NULL */
 	size_t xsave_layout_size;
 	size_t nxsave_layout;		/* how many there are (the kernel writes one) */
@@ -108,7 +109,7 @@ size_t lg_core_read(const struct lg_core *c, uint64_t vaddr, void *buf, size_t l
 /* The PT_LOAD whose [vaddr, vaddr+memsz) holds ADDR, or NULL. */
 const struct lg_core_load *lg_core_load_at(const struct lg_core *c, uint64_t addr);
 /* The NT_FILE entry that maps ADDR, or NULL. */
-const struct lg_core_file *lg_core_file_at(const struct lg_core *c, uint64_t addr);
+const struct lg_core_ntfile *lg_core_ntfile_at(const struct lg_core *c, uint64_t addr);
 /* Value of auxv entry TYPE; returns false when absent. */
 bool lg_core_auxv(const struct lg_core *c, uint64_t type, uint64_t *val);
 

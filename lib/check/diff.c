@@ -75,11 +75,11 @@ struct cov_class {
 static const char *classify_missing(const struct lg_core *have, const struct lg_core *other,
 				    uint64_t s, uint64_t e, const char **name)
 {
-	const struct lg_core_file *f = lg_core_file_at(have, s);
+	const struct lg_core_ntfile *f = lg_core_ntfile_at(have, s);
 	const struct lg_core_load *l = lg_core_load_at(have, s);
 
 	if (!f)
-		f = lg_core_file_at(other, s);
+		f = lg_core_ntfile_at(other, s);
 	*name = f ? f->name : "";
 	const struct lg_core_load *ol = lg_core_load_at(other, s);
 	if (ol && !ol->filesz && !(ol->flags & (PF_R | PF_W | PF_X)))
@@ -141,7 +141,7 @@ static void coverage_one(const struct lg_core *a, const struct ival *ra, size_t 
 				e = rb[j].s;
 			/* One uncovered piece [s, e): classify per NT_FILE mapping. */
 			while (s < e) {
-				const struct lg_core_file *f = lg_core_file_at(a, s);
+				const struct lg_core_ntfile *f = lg_core_ntfile_at(a, s);
 				uint64_t pe = e;
 				const char *name = "";
 				if (f && f->end < pe)
@@ -259,7 +259,7 @@ static const char *mem_row(const struct lg_core *a, const struct lg_core *b, uin
 {
 	if (page == VSYSCALL_ADDR)
 		return "mem.vsyscall";
-	if (!lg_core_file_at(a, page) && (near_vdso(a, page, page + PAGE) || near_vdso(b, page, page + PAGE)))
+	if (!lg_core_ntfile_at(a, page) && (near_vdso(a, page, page + PAGE) || near_vdso(b, page, page + PAGE)))
 		return "mem.vvar";
 	return NULL;
 }
@@ -683,7 +683,7 @@ static void diff_auxv(const struct lg_core *a, const struct lg_core *b, struct l
 	lg_check_add(ck, LG_CHECK_FAIL, "diff.auxv", "%zu vs %zu bytes", a->auxv_size, b->auxv_size);
 }
 
-static bool file_eq(const struct lg_core_file *x, const struct lg_core_file *y)
+static bool ntfile_eq(const struct lg_core_ntfile *x, const struct lg_core_ntfile *y)
 {
 	return x->start == y->start && x->end == y->end && x->offset == y->offset && !strcmp(x->name, y->name);
 }
@@ -695,20 +695,20 @@ static void diff_files(const struct lg_core *a, const struct lg_core *b, struct 
 
 	for (int s = 0; s < 2; s++) {
 		const struct lg_core *x = c[s], *y = c[!s];
-		for (size_t i = 0; i < x->nfiles; i++) {
+		for (size_t i = 0; i < x->nntfiles; i++) {
 			bool found = false;
-			for (size_t k = 0; k < y->nfiles && !found; k++)
-				found = file_eq(&x->files[i], &y->files[k]);
+			for (size_t k = 0; k < y->nntfiles && !found; k++)
+				found = ntfile_eq(&x->ntfiles[i], &y->ntfiles[k]);
 			if (found)
 				continue;
 			any = true;
 			lg_check_add(ck, LG_CHECK_FAIL, "diff.nt_file", "[0x%llx, 0x%llx) offset 0x%llx %s only in %s",
-				     (unsigned long long)x->files[i].start, (unsigned long long)x->files[i].end,
-				     (unsigned long long)x->files[i].offset, x->files[i].name, s ? "b" : "a");
+				     (unsigned long long)x->ntfiles[i].start, (unsigned long long)x->ntfiles[i].end,
+				     (unsigned long long)x->ntfiles[i].offset, x->ntfiles[i].name, s ? "b" : "a");
 		}
 	}
 	if (!any)
-		lg_check_add(ck, LG_CHECK_PASS, "diff.nt_file", "%zu NT_FILE entries identical (offsets in bytes)", a->nfiles);
+		lg_check_add(ck, LG_CHECK_PASS, "diff.nt_file", "%zu NT_FILE entries identical (offsets in bytes)", a->nntfiles);
 }
 
 static void diff_modules(const struct lg_modules *a, const struct lg_modules *b, struct lg_check_list *ck)

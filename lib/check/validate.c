@@ -36,7 +36,7 @@ static void check_notes_present(struct lg_core *c, struct lg_check_list *ck)
 			     (unsigned long long)last);
 	else
 		lg_check_add(ck, LG_CHECK_PASS, "note.auxv", "%zu entries ending in AT_NULL", c->auxv_size / 16);
-	if (c->nfiles || c->file_page_size)
+	if (c->nntfiles || c->ntfile_page_size)
 		lg_check_add(ck, LG_CHECK_PASS, "note.file", "NT_FILE present");
 	else if (!lg_check_failed(ck, "note.file.format"))
 		lg_check_add(ck, LG_CHECK_FAIL, "note.file", "no NT_FILE (modules then have no names)");
@@ -109,11 +109,11 @@ static void check_auxv_addrs(struct lg_core *c, struct lg_check_list *ck)
 				lg_check_add(ck, LG_CHECK_SKIP, want[i].id, "no vDSO in this process");
 			else
 				lg_check_add(ck, LG_CHECK_FAIL, want[i].id, "%s missing from NT_AUXV", want[i].name);
-		} else if (!lg_core_load_at(c, v) && lg_core_file_at(c, v)) {
+		} else if (!lg_core_load_at(c, v) && lg_core_ntfile_at(c, v)) {
 			/* gdb writes PT_LOADs only for what it dumps; NT_FILE
 			 * still maps the address. */
 			lg_check_expected(ck, "load.undumped", want[i].id, "%s 0x%llx is in no PT_LOAD but in NT_FILE's %s",
-					  want[i].name, (unsigned long long)v, lg_core_file_at(c, v)->name);
+					  want[i].name, (unsigned long long)v, lg_core_ntfile_at(c, v)->name);
 		} else if (!lg_core_load_at(c, v)) {
 			lg_check_add(ck, LG_CHECK_FAIL, want[i].id, "%s 0x%llx is in no PT_LOAD", want[i].name,
 				     (unsigned long long)v);
@@ -144,8 +144,8 @@ static void check_elf_headers(struct lg_core *c, struct lg_check_list *ck)
 	bool failed = false;
 	char why[300] = "";
 
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const struct lg_core_file *f = &c->files[i];
+	for (size_t i = 0; i < c->nntfiles; i++) {
+		const struct lg_core_ntfile *f = &c->ntfiles[i];
 		uint8_t m[SELFMAG];
 		int disk;
 
