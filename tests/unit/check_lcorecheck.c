@@ -89,6 +89,8 @@ static void build(struct mini *m, uint32_t prstatus_size)
 	memcpy(e->e_ident, ELFMAG, SELFMAG);
 	e->e_ident[EI_CLASS] = ELFCLASS64;
 	e->e_ident[EI_DATA] = ELFDATA2LSB;
+	e->e_ident[EI_VERSION] = EV_CURRENT;
+	e->e_version = EV_CURRENT;
 	e->e_type = ET_CORE;
 	e->e_machine = EM_X86_64;
 	e->e_phoff = 64;
@@ -273,6 +275,8 @@ static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size
 	memcpy(e->e_ident, ELFMAG, SELFMAG);
 	e->e_ident[EI_CLASS] = ELFCLASS64;
 	e->e_ident[EI_DATA] = ELFDATA2LSB;
+	e->e_ident[EI_VERSION] = EV_CURRENT;
+	e->e_version = EV_CURRENT;
 	e->e_type = ET_CORE;
 	e->e_machine = EM_X86_64;
 	e->e_phoff = 64;

@@ -1,9 +1,7 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check/unwind/unwind.h"
 #include "common/grow.h"
@@ -26,25 +24,13 @@ int lg_unwind_open(struct lg_unwind *u, const struct lg_core *core, const char *
 
 	memset(u, 0, sizeof(*u));
 	u->core = core;
-	u->fd = -1;
-	elf_version(EV_CURRENT);
-	u->fd = open(core->path, O_RDONLY | O_CLOEXEC);
-	if (u->fd < 0) {
-		r = lg_fail(err, errno, "cannot open %s", core->path);
-		goto out;
-	}
-	u->elf = elf_begin(u->fd, ELF_C_READ_MMAP, NULL);
-	if (!u->elf || elf_kind(u->elf) != ELF_K_ELF) {
-		r = lg_failx(err, ENOEXEC, "libelf cannot open %s: %s", core->path, elf_errmsg(-1));
-		goto out;
-	}
 	u->dwfl = dwfl_begin(&lg_core_callbacks);
 	if (!u->dwfl) {
 		r = lg_failx(err, ENOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
 		goto out;
 	}
 	dwfl_report_begin(u->dwfl);
-	u->nmodules_reported = dwfl_core_file_report(u->dwfl, u->elf, exe);
+	u->nmodules_reported = dwfl_core_file_report(u->dwfl, core->elf, exe);
 	if (u->nmodules_reported < 0) {
 		r = lg_failx(err, ENOEXEC, "libdwfl cannot read %s: %s", core->path, dwfl_errmsg(-1));
 		goto out;
@@ -61,15 +47,11 @@ out:
 
 void lg_unwind_close(struct lg_unwind *u)
 {
+	/* dwfl_end leaves the core's Elf alone: libdwfl closes only one it
+	 * opened itself (dwfl_end.c, user_core from argp). */
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
-	if (u->elf)
-		elf_end(u->elf);
-	if (u->fd >= 0)
-		close(u->fd);
 	u->dwfl = NULL;
-	u->elf = NULL;
-	u->fd = -1;
 }
 
 struct mod_acc {
@@ -246,7 +228,7 @@ int lg_unwind_dwfl(struct lg_unwind *u, struct lg_backtrace *out)
 
 	memset(out, 0, sizeof(*out));
 	out->unwinder = "libdwfl";
-	r = dwfl_core_file_attach(u->dwfl, u->elf);
+	r = dwfl_core_file_attach(u->dwfl, u->core->elf);
 	if (r < 0) {
 		if (asprintf(&out->error, "dwfl_core_file_attach: %s", dwfl_errmsg(-1)) < 0)
 			out->error = NULL;
