@@ -12,8 +12,10 @@
 #include "check/diff.h"
 #include "check/report.h"
 #include "check/sha256.h"
+#include "check/spans.h"
 #include "check/validate.h"
 #include "check/xsave.h"
+#include "common/grow.h"
 
 static void hex(const char *s, char out[65])
 {
@@ -407,6 +409,64 @@ START_TEST(xsave_layout_diff)
 }
 END_TEST
 
+/* The address index answers as a linear scan of the ranges would, for
+ * sorted disjoint tables (real cores) and unsorted overlapping ones. */
+static void spans_against_scan(const uint64_t (*r)[2], size_t n, uint64_t hi)
+{
+	struct lg_spans s;
+	size_t *out = calloc(n ? n : 1, sizeof(*out));
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(lg_spans_alloc(&s, n), 0);
+	for (size_t i = 0; i < n; i++)
+		lg_spans_set(&s, i, r[i][0], r[i][1]);
+	lg_spans_sort(&s);
+	for (uint64_t a = 0; a < hi; a++) {
+		size_t want = LG_SPAN_NONE, want_start = LG_SPAN_NONE, k = 0, got;
+		for (size_t i = n; i-- > 0;) {
+			if (r[i][0] <= a && a < r[i][1])
+				want = i;
+			if (r[i][0] == a)
+				want_start = i;
+		}
+		ck_assert_uint_eq(lg_spans_find(&s, a), want);
+		ck_assert_uint_eq(lg_spans_find_start(&s, a), want_start);
+		got = lg_spans_meeting(&s, a, a + 3, out);
+		for (size_t i = 0; i < n; i++) {
+			if (r[i][0] >= a + 3 || r[i][1] <= a || r[i][1] <= r[i][0])
+				continue;
+			ck_assert_uint_lt(k, got);
+			ck_assert_uint_eq(out[k], i);
+			k++;
+		}
+		ck_assert_uint_eq(k, got);
+	}
+	lg_spans_free(&s);
+	free(out);
+}
+
+START_TEST(spans_lookup)
+{
+	static const uint64_t sorted[][2] = { { 2, 5 }, { 5, 6 }, { 9, 12 }, { 12, 12 }, { 20, 30 } };
+	static const uint64_t hostile[][2] = {
+		{ 20, 30 }, { 2, 5 }, { 3, 40 }, { 9, 12 }, { 9, 10 }, { 15, 15 }, { 7, 2 }, { 25, 26 }, { 2, 5 },
+	};
+	uint64_t r[64][2];
+
+	spans_against_scan(sorted, LG_ARRAY_SIZE(sorted), 40);
+	spans_against_scan(hostile, LG_ARRAY_SIZE(hostile), 45);
+	spans_against_scan(NULL, 0, 5);
+	srandom(7);
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = 0; i < LG_ARRAY_SIZE(r); i++) {
+			r[i][0] = random() % 200;
+			r[i][1] = r[i][0] + random() % (round < 10 ? 4 : 40);
+		}
+		spans_against_scan((const uint64_t (*)[2])r, LG_ARRAY_SIZE(r), 250);
+	}
+}
+END_TEST
+
 Suite *unit_suite(void);
 
 Suite *unit_suite(void)
@@ -418,6 +478,7 @@ Suite *unit_suite(void)
 	tcase_add_test(t, expected_table);
 	tcase_add_test(t, reader_minimal);
 	tcase_add_test(t, reader_bad_sizes);
+	tcase_add_test(t, spans_lookup);
 	tcase_add_test(t, xsave_layout_parse);
 	tcase_add_test(t, xsave_layout_validate);
 	tcase_add_test(t, xsave_layout_diff);
