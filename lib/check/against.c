@@ -1,7 +1,7 @@
 /* --against-gcore: dump one stopped process with gdb's gcore and with
- * lgcore, then put it back exactly as it was.  Two cores of a stopped
- * process have byte-identical memory (REFERENCE.md section 5), so every
- * remaining difference is the writers'. */
+ * lgcore, then put it back exactly as it was.  Two gcores of a process
+ * stopped by SIGSTOP have byte-identical memory (none of its threads runs
+ * in between), so every remaining difference is the writers'. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

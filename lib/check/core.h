@@ -149,6 +149,13 @@ static inline uint64_t lg_get64(const uint8_t *p)
 	return v;
 }
 
+static inline uint16_t lg_get16(const uint8_t *p)
+{
+	uint16_t v;
+	__builtin_memcpy(&v, p, 2);
+	return v;
+}
+
 static inline uint32_t lg_get32(const uint8_t *p)
 {
 	uint32_t v;

@@ -1,8 +1,9 @@
 /* The one table of differences that are legitimate between a core written
  * by gdb's gcore and a kernel-style core (the kernel's own, lgcore's) of the
- * same process.  Facts from gdb 13 (linux-tdep.c, gcore.c) and Linux 6.x
- * (fs/binfmt_elf.c); see REFERENCE.md section 5.  The differ names a row for
- * each difference it tolerates; --strict turns them all into failures. */
+ * same process.  Facts from gdb 13 (linux-tdep.c, gcore.c, i387-tdep.c) and
+ * Linux 6.x (fs/binfmt_elf.c).  The differ names a row for each difference
+ * it tolerates (explain.c decides the ones that depend on the cores'
+ * contents); --strict turns them all into failures. */
 #include <stddef.h>
 #include <string.h>
 

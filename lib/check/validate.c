@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +11,11 @@
 #include "check/xsave.h"
 #include "common/grow.h"
 
-/* r_debug and link_map (glibc <link.h>), x86-64 offsets. */
-#define RDEBUG_MAP_OFF 8
-#define LM_NAME_OFF 8
-#define LM_NEXT_OFF 24
+/* The dumped process's r_debug and link_map, as glibc's <link.h> lays
+ * them out (x86-64, like lcorecheck itself). */
+#define RDEBUG_MAP_OFF offsetof(struct r_debug, r_map)
+#define LM_NAME_OFF offsetof(struct link_map, l_name)
+#define LM_NEXT_OFF offsetof(struct link_map, l_next)
 /* No real process has this many objects; a longer chain is a loop. */
 #define LM_MAX 65536
 
@@ -22,7 +25,8 @@ static void check_notes_present(struct lg_core *c, struct lg_check_list *ck)
 
 	if (c->prpsinfo)
 		lg_check_add(ck, LG_CHECK_PASS, "note.prpsinfo", "NT_PRPSINFO present, pid %u, fname '%.16s'",
-			     lg_get32(c->prpsinfo + 24), (const char *)c->prpsinfo + 40);
+			     lg_get32(c->prpsinfo + LG_PRPSINFO_OFF(pr_pid)),
+			     (const char *)c->prpsinfo + LG_PRPSINFO_OFF(pr_fname));
 	else
 		lg_check_add(ck, LG_CHECK_FAIL, "note.prpsinfo",
 			     "no usable NT_PRPSINFO (libdwfl then sees no threads)");
@@ -283,7 +287,7 @@ static void check_rdebug(struct lg_core_view *v, struct lg_check_list *ck)
 static void check_first_thread(struct lg_core *c, struct lg_check_list *ck)
 {
 	const struct lg_core_thread *t = c->nthreads ? &c->threads[0] : NULL;
-	int pid = c->prpsinfo ? (int)lg_get32(c->prpsinfo + 24) : -1;
+	int pid = c->prpsinfo ? (int)lg_get32(c->prpsinfo + LG_PRPSINFO_OFF(pr_pid)) : -1;
 
 	if (!t || !t->prstatus || pid < 0) {
 		lg_check_add(ck, LG_CHECK_SKIP, "thread.first", "no usable first thread or NT_PRPSINFO");
@@ -291,7 +295,7 @@ static void check_first_thread(struct lg_core *c, struct lg_check_list *ck)
 	}
 	/* Readers take the first NT_PRSTATUS as the current thread: the main
 	 * thread (gdb) or the one that received the signal (the kernel). */
-	if (t->tid == pid || lg_get32(t->prstatus + 12) & 0xffff)
+	if (t->tid == pid || lg_get16(t->prstatus + LG_PRSTATUS_OFF(pr_cursig)))
 		lg_check_add(ck, LG_CHECK_PASS, "thread.first", "first thread %d is the main or signalled thread", t->tid);
 	else
 		lg_check_add(ck, LG_CHECK_FAIL, "thread.first",

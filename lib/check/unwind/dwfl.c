@@ -54,15 +54,16 @@ void lg_unwind_close(struct lg_unwind *u)
 	u->dwfl = NULL;
 }
 
-struct mod_acc {
+/* dwfl_getmodules' callback state: the list being built. */
+struct module_walk {
 	struct lg_modules *m;
 	size_t cap;
 	bool oom;
 };
 
-static int mod_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+static int module_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
 {
-	struct mod_acc *a = arg;
+	struct module_walk *a = arg;
 	struct lg_module *e;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
@@ -90,7 +91,7 @@ static int mod_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr star
 	return DWARF_CB_OK;
 }
 
-static int mod_cmp(const void *x, const void *y)
+static int module_cmp(const void *x, const void *y)
 {
 	const struct lg_module *a = x, *b = y;
 	return a->start < b->start ? -1 : a->start > b->start;
@@ -98,16 +99,16 @@ static int mod_cmp(const void *x, const void *y)
 
 int lg_unwind_modules(struct lg_unwind *u, struct lg_modules *out)
 {
-	struct mod_acc a = { .m = out };
+	struct module_walk a = { .m = out };
 
 	memset(out, 0, sizeof(*out));
-	dwfl_getmodules(u->dwfl, mod_cb, &a, 0);
+	dwfl_getmodules(u->dwfl, module_cb, &a, 0);
 	if (a.oom) {
 		lg_modules_free(out);
 		return -ENOMEM;
 	}
 	if (out->n)
-		qsort(out->v, out->n, sizeof(*out->v), mod_cmp);
+		qsort(out->v, out->n, sizeof(*out->v), module_cmp);
 	return 0;
 }
 
@@ -166,18 +167,19 @@ int lg_unwind_read_mem(struct lg_unwind *u, uint64_t addr, void *buf, size_t len
 	return -1;
 }
 
-struct thr_acc {
+/* dwfl_getthreads' and dwfl_thread_getframes' callback state. */
+struct thread_walk {
 	struct lg_unwind *u;
 	struct lg_backtrace *b;
-	size_t cap;
-	struct lg_thread_bt *cur;
-	size_t fcap;
+	size_t cap;			/* of b->t */
+	struct lg_thread_bt *cur;	/* the thread being unwound */
+	size_t fcap;			/* of cur->f */
 	bool oom;
 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
-	struct thr_acc *a = arg;
+	struct thread_walk *a = arg;
 	struct lg_thread_bt *t = a->cur;
 	Dwarf_Addr pc;
 	bool act;
@@ -200,7 +202,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 
 static int thread_cb(Dwfl_Thread *thread, void *arg)
 {
-	struct thr_acc *a = arg;
+	struct thread_walk *a = arg;
 	struct lg_backtrace *b = a->b;
 	int r;
 
@@ -223,7 +225,7 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 
 int lg_unwind_dwfl(struct lg_unwind *u, struct lg_backtrace *out)
 {
-	struct thr_acc a = { .u = u, .b = out };
+	struct thread_walk a = { .u = u, .b = out };
 	int r;
 
 	memset(out, 0, sizeof(*out));
