@@ -307,41 +307,38 @@ bool lg_frame_equal(const struct lg_frame *a, const struct lg_frame *b)
 	return a->pc == b->pc;
 }
 
+/* One unwinder ran on every one of the core's NTHREADS threads and found
+ * frames in each (check unwind.<unwinder>). */
+static void check_unwound(const struct lg_backtrace *b, size_t nthreads, struct lg_check_list *ck)
+{
+	size_t empty = 0, frames = 0;
+	char id[32];
+
+	snprintf(id, sizeof(id), "unwind.%s", b->unwinder);
+	if (b->error) {
+		lg_check_add(ck, LG_CHECK_FAIL, id, "%s", b->error);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		empty += b->t[i].n == 0;
+		frames += b->t[i].n;
+	}
+	if (b->n != nthreads || empty)
+		lg_check_add(ck, LG_CHECK_FAIL, id, "%zu threads of %zu unwound, %zu without frames", b->n, nthreads,
+			     empty);
+	else
+		lg_check_add(ck, LG_CHECK_PASS, id, "%zu threads, %zu frames", b->n, frames);
+}
+
 static void check_unwinders(struct lg_core_view *v, struct lg_check_list *ck)
 {
 	const struct lg_backtrace *d = &v->bt[0], *u = &v->bt[1];
-	size_t nthr = v->core.nthreads, empty = 0, frames = 0;
 	char why[300] = "", dwhy[300] = "";
 	bool agree = true;
 	size_t degraded = 0;
 
-	if (d->error)
-		lg_check_add(ck, LG_CHECK_FAIL, "unwind.libdwfl", "%s", d->error);
-	else {
-		for (size_t i = 0; i < d->n; i++) {
-			empty += d->t[i].n == 0;
-			frames += d->t[i].n;
-		}
-		if (d->n != nthr || empty)
-			lg_check_add(ck, LG_CHECK_FAIL, "unwind.libdwfl", "%zu threads of %zu unwound, %zu without frames",
-				     d->n, nthr, empty);
-		else
-			lg_check_add(ck, LG_CHECK_PASS, "unwind.libdwfl", "%zu threads, %zu frames", d->n, frames);
-	}
-	empty = frames = 0;
-	if (u->error)
-		lg_check_add(ck, LG_CHECK_FAIL, "unwind.libunwind", "%s", u->error);
-	else {
-		for (size_t i = 0; i < u->n; i++) {
-			empty += u->t[i].n == 0;
-			frames += u->t[i].n;
-		}
-		if (u->n != nthr || empty)
-			lg_check_add(ck, LG_CHECK_FAIL, "unwind.libunwind", "%zu threads of %zu unwound, %zu without frames",
-				     u->n, nthr, empty);
-		else
-			lg_check_add(ck, LG_CHECK_PASS, "unwind.libunwind", "%zu threads, %zu frames", u->n, frames);
-	}
+	check_unwound(d, v->core.nthreads, ck);
+	check_unwound(u, v->core.nthreads, ck);
 	if (d->error || u->error) {
 		lg_check_add(ck, LG_CHECK_SKIP, "unwind.agree", "an unwinder did not run");
 		return;

@@ -79,15 +79,9 @@ static size_t add_note(uint8_t *p, uint32_t type, const char *owner, size_t desc
 	return n;
 }
 
-static void build(struct mini *m, uint32_t prstatus_size)
+/* An x86-64 ET_CORE header with two program headers right after it. */
+static void core_header(Elf64_Ehdr *e)
 {
-	Elf64_Ehdr *e = (Elf64_Ehdr *)m->b;
-	Elf64_Phdr *ph = (Elf64_Phdr *)(m->b + 64);
-	uint8_t pr[336] = { 0 }, ps[136] = { 0 };
-	uint64_t auxv[] = { AT_ENTRY, 0x1000, AT_NULL, 0 };
-	size_t off = 64 + 2 * 56, n = 0;
-
-	memset(m, 0, sizeof(*m));
 	memcpy(e->e_ident, ELFMAG, SELFMAG);
 	e->e_ident[EI_CLASS] = ELFCLASS64;
 	e->e_ident[EI_DATA] = ELFDATA2LSB;
@@ -98,19 +92,38 @@ static void build(struct mini *m, uint32_t prstatus_size)
 	e->e_phoff = 64;
 	e->e_phentsize = 56;
 	e->e_phnum = 2;
+}
+
+/* PH[0]: NOTES bytes of notes at OFF; PH[1]: 16 bytes of memory at 0x1000
+ * right after them. */
+static void core_phdrs(Elf64_Phdr *ph, size_t off, size_t notes)
+{
+	ph[0].p_type = PT_NOTE;
+	ph[0].p_offset = off;
+	ph[0].p_filesz = notes;
+	ph[1].p_type = PT_LOAD;
+	ph[1].p_vaddr = 0x1000;
+	ph[1].p_offset = off + notes;
+	ph[1].p_filesz = ph[1].p_memsz = 16;
+}
+
+static void build(struct mini *m, uint32_t prstatus_size)
+{
+	Elf64_Ehdr *e = (Elf64_Ehdr *)m->b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(m->b + 64);
+	uint8_t pr[336] = { 0 }, ps[136] = { 0 };
+	uint64_t auxv[] = { AT_ENTRY, 0x1000, AT_NULL, 0 };
+	size_t off = 64 + 2 * 56, n = 0;
+
+	memset(m, 0, sizeof(*m));
+	core_header(e);
 	*(uint32_t *)(pr + 32) = 42;
 	*(uint64_t *)(pr + 112 + 16 * 8) = 0x1234;	/* rip */
 	*(uint32_t *)(ps + 24) = 42;
 	n += add_note(m->b + off + n, NT_PRSTATUS, "CORE", prstatus_size, pr);
 	n += add_note(m->b + off + n, NT_PRPSINFO, "CORE", 136, ps);
 	n += add_note(m->b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
-	ph[0].p_type = PT_NOTE;
-	ph[0].p_offset = off;
-	ph[0].p_filesz = n;
-	ph[1].p_type = PT_LOAD;
-	ph[1].p_vaddr = 0x1000;
-	ph[1].p_offset = off + n;
-	ph[1].p_filesz = ph[1].p_memsz = 16;
+	core_phdrs(ph, off, n);
 	memset(m->b + off + n, 0xab, 16);
 	m->len = off + n + 16;
 }
@@ -274,16 +287,7 @@ static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size
 	size_t fn = layout ? nrec : 4;
 
 	memset(b, 0, sizeof(b));
-	memcpy(e->e_ident, ELFMAG, SELFMAG);
-	e->e_ident[EI_CLASS] = ELFCLASS64;
-	e->e_ident[EI_DATA] = ELFDATA2LSB;
-	e->e_ident[EI_VERSION] = EV_CURRENT;
-	e->e_version = EV_CURRENT;
-	e->e_type = ET_CORE;
-	e->e_machine = EM_X86_64;
-	e->e_phoff = 64;
-	e->e_phentsize = 56;
-	e->e_phnum = 2;
+	core_header(e);
 	*(uint32_t *)(pr + 32) = 7;
 	*(uint32_t *)(ps + 24) = 7;
 	ck_assert_uint_le(xsize, sizeof(xs));
@@ -304,13 +308,7 @@ static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size
 	n += add_note(b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
 	for (size_t k = 0; layout && k < nlayouts; k++)
 		n += add_note(b + off + n, LG_NT_X86_XSAVE_LAYOUT, "LINUX", 16 * nrec, layout);
-	ph[0].p_type = PT_NOTE;
-	ph[0].p_offset = off;
-	ph[0].p_filesz = n;
-	ph[1].p_type = PT_LOAD;
-	ph[1].p_vaddr = 0x1000;
-	ph[1].p_offset = off + n;
-	ph[1].p_filesz = ph[1].p_memsz = 16;
+	core_phdrs(ph, off, n);
 	ck_assert_uint_le(off + n + 16, sizeof(b));
 	return strdup(write_tmp(b, off + n + 16));
 }
