@@ -142,17 +142,17 @@ const struct lg_core_ntfile *lg_core_ntfile_at(const struct lg_core *c, uint64_t
 bool lg_core_auxv(const struct lg_core *c, uint64_t type, uint64_t *val);
 
 /* Little helpers for reading fields out of note descriptors. */
-static inline uint64_t lg_get64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, 8);
-	return v;
-}
-
 static inline uint16_t lg_get16(const uint8_t *p)
 {
 	uint16_t v;
 	__builtin_memcpy(&v, p, 2);
+	return v;
+}
+
+static inline uint64_t lg_get64(const uint8_t *p)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, p, 8);
 	return v;
 }
 

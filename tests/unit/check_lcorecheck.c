@@ -10,6 +10,7 @@
 
 #include "check/core.h"
 #include "check/diff.h"
+#include "check/explain.h"
 #include "check/report.h"
 #include "check/sha256.h"
 #include "check/spans.h"
@@ -57,6 +58,28 @@ START_TEST(expected_table)
 	ck_assert_int_eq(l.v[1].status, LG_CHECK_FAIL);
 	ck_assert_int_eq(l.v[2].status, LG_CHECK_FAIL);
 	lg_check_list_free(&l);
+}
+END_TEST
+
+/* The rules name rows the table has, and only where they apply. */
+START_TEST(explain_rules)
+{
+	static const uint32_t types[] = { LG_NT_GDB_TDESC, NT_SIGINFO, LG_NT_X86_XSAVE_LAYOUT, LG_NT_X86_SHSTK };
+	const uint8_t *argv0 = (const uint8_t *)"sleep", *full = (const uint8_t *)"sleep 30";
+
+	for (size_t i = 0; i < LG_EXPLAIN_UNCOVERED_NROWS; i++)
+		ck_assert_ptr_nonnull(lg_expected_reason(lg_explain_uncovered_rows[i]));
+	for (size_t i = 0; i < LG_ARRAY_SIZE(types); i++)
+		ck_assert_ptr_nonnull(lg_expected_reason(lg_explain_note_type(types[i])));
+	ck_assert_ptr_null(lg_explain_note_type(NT_PRSTATUS));
+	ck_assert_ptr_null(lg_explain_note_type(NT_FILE));
+	/* gdb's psargs is argv[0]: a prefix ending where an argument does. */
+	ck_assert_str_eq(lg_explain_psargs(argv0, 5, full, 8), "prpsinfo.psargs");
+	ck_assert_str_eq(lg_explain_psargs(full, 8, argv0, 5), "prpsinfo.psargs");
+	ck_assert_ptr_nonnull(lg_expected_reason("prpsinfo.psargs"));
+	ck_assert_ptr_null(lg_explain_psargs(argv0, 4, full, 8));
+	ck_assert_ptr_null(lg_explain_psargs((const uint8_t *)"sleep 31", 8, full, 8));
+	ck_assert_ptr_null(lg_explain_psargs((const uint8_t *)"sleepy 3", 8, argv0, 5));
 }
 END_TEST
 
@@ -474,6 +497,7 @@ Suite *unit_suite(void)
 
 	tcase_add_test(t, sha256_vectors);
 	tcase_add_test(t, expected_table);
+	tcase_add_test(t, explain_rules);
 	tcase_add_test(t, reader_minimal);
 	tcase_add_test(t, reader_bad_sizes);
 	tcase_add_test(t, spans_lookup);
