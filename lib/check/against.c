@@ -1,7 +1,7 @@
 /* --against-gcore: dump one stopped process with gdb's gcore and with
- * lgcore, then put it back exactly as it was.  Two cores of a stopped
- * process have byte-identical memory (REFERENCE.md section 5), so every
- * remaining difference is the writers'. */
+ * lgcore, then put it back exactly as it was.  Two gcores of a process
+ * stopped by SIGSTOP have byte-identical memory (none of its threads runs
+ * in between), so every remaining difference is the writers'. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,29 +17,20 @@
 
 #include "check/lcorecheck.h"
 #include "common/buf.h"
+#include "proc/proc.h"
 
 /* A gcore of a large process takes about a second per GiB. */
 #define RUN_TIMEOUT_MS (600 * 1000)
 
-/* The process state letter from /proc/PID/stat, or 0. */
+/* The process state letter from /proc/PID/stat, or 0 when there is no
+ * such process (any more). */
 static char proc_state(int pid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char state = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (lg_proc_state(pid, &state) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: the state follows the last ')'. */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	return state;
 }
 
 static void sleep_ms(int ms)

@@ -1,13 +1,15 @@
+/* Opening a core: the ELF header and program headers through libelf
+ * (elf.*, phdr.* checks), the PT_LOAD table (load.*), and reading the
+ * dumped memory by address.  The notes are core_notes.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check/core.h"
+#include "check/core_impl.h"
 
 const char *const lg_reg_names[LG_NREGS] = {
 	"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
@@ -15,369 +17,89 @@ const char *const lg_reg_names[LG_NREGS] = {
 	"rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
 };
 
-/* Whether [off, off+len) lies inside a file of SIZE bytes, without overflow. */
-static bool in_file(uint64_t off, uint64_t len, size_t size)
+/* What the PT_LOAD rules found wrong, the last case of each. */
+struct load_findings {
+	char filesz[200], in_file[200], sorted[200], overlap[200];
+};
+
+static void read_load(struct lg_core *c, size_t phidx, const GElf_Phdr *p, struct load_findings *f)
 {
-	return off <= size && len <= size - off;
-}
+	struct lg_core_load *l = &c->loads[c->nloads++];
 
-static int note_cmp_owner(const struct lg_core_note *n, const char *owner)
-{
-	return strcmp(n->name, owner);
-}
-
-static void parse_nt_file(struct lg_core *c, const struct lg_core_note *n,
-			  struct lg_check_list *ck)
-{
-	const uint8_t *d = n->desc, *names, *end = n->desc + n->descsz;
-	uint64_t count, psz;
-
-	if (n->descsz < 16) {
-		lg_check_add(ck, LG_CHECK_FAIL, "note.file.format", "NT_FILE of %zu bytes has no header", n->descsz);
-		return;
+	l->vaddr = p->p_vaddr;
+	l->memsz = p->p_memsz;
+	l->offset = p->p_offset;
+	l->filesz = p->p_filesz;
+	l->flags = p->p_flags;
+	l->align = p->p_align;
+	l->phidx = phidx;
+	if (l->filesz > l->memsz)
+		snprintf(f->filesz, sizeof(f->filesz), "PT_LOAD %zu at 0x%llx: p_filesz 0x%llx > p_memsz 0x%llx",
+			 phidx, (unsigned long long)l->vaddr, (unsigned long long)l->filesz,
+			 (unsigned long long)l->memsz);
+	if (l->vaddr + l->memsz < l->vaddr) {
+		snprintf(f->overlap, sizeof(f->overlap), "PT_LOAD %zu at 0x%llx wraps around the address space",
+			 phidx, (unsigned long long)l->vaddr);
+		l->memsz = 0;
 	}
-	count = lg_get64(d);
-	psz = lg_get64(d + 8);
-	if (count > (n->descsz - 16) / 24) {
-		lg_check_add(ck, LG_CHECK_FAIL, "note.file.format",
-			     "NT_FILE claims %llu entries, its %zu bytes hold at most %zu",
-			     (unsigned long long)count, n->descsz, (n->descsz - 16) / 24);
-		return;
-	}
-	if (psz == 0 || (psz & (psz - 1))) {
-		lg_check_add(ck, LG_CHECK_FAIL, "note.file.format",
-			     "NT_FILE page size %llu is not a power of two", (unsigned long long)psz);
-		return;
-	}
-	c->files = calloc(count ? count : 1, sizeof(*c->files));
-	if (!c->files) {
-		ck->oom = true;
-		return;
-	}
-	names = d + 16 + count * 24;
-	for (uint64_t i = 0; i < count; i++) {
-		const uint8_t *e = d + 16 + i * 24;
-		const uint8_t *nul = memchr(names, 0, end - names);
-		struct lg_core_file *f = &c->files[i];
-
-		if (!nul) {
-			lg_check_add(ck, LG_CHECK_FAIL, "note.file.format",
-				     "NT_FILE name %llu is not NUL-terminated inside the note",
-				     (unsigned long long)i);
-			goto bad;
-		}
-		f->start = lg_get64(e);
-		f->end = lg_get64(e + 8);
-		if (__builtin_mul_overflow(lg_get64(e + 16), psz, &f->offset) || f->end < f->start) {
-			lg_check_add(ck, LG_CHECK_FAIL, "note.file.format",
-				     "NT_FILE entry %llu (%s) has a bad range or offset",
-				     (unsigned long long)i, (const char *)names);
-			goto bad;
-		}
-		f->name = (const char *)names;
-		names = nul + 1;
-	}
-	c->nfiles = count;
-	c->file_page_size = psz;
-	lg_check_add(ck, LG_CHECK_PASS, "note.file.format", "%llu entries, page size %llu%s",
-		     (unsigned long long)count, (unsigned long long)psz,
-		     names == end || (size_t)(end - names) < 4 ? "" : ", trailing bytes");
-	return;
-bad:
-	free(c->files);
-	c->files = NULL;
-	c->nfiles = 0;
-}
-
-/* Notes of the first PT_NOTE, the only one libdwfl reads. */
-static void parse_notes(struct lg_core *c, const Elf64_Phdr *ph, struct lg_check_list *ck)
-{
-	uint64_t off = ph->p_offset, len = ph->p_filesz, pos = 0;
-	size_t cap = 0;
-	bool align_ok = true, order_ok = true;
-	struct lg_core_thread *cur = NULL;
-	char why[200] = "";
-
-	if (!in_file(off, len, c->size)) {
-		lg_check_add(ck, LG_CHECK_FAIL, "note.in-file",
-			     "PT_NOTE [0x%llx, +0x%llx) ends past the end of the file (%zu bytes)",
-			     (unsigned long long)off, (unsigned long long)len, c->size);
-		len = off < c->size ? c->size - off : 0;
+	if (lg_core_in_file(l->offset, l->filesz, c->size)) {
+		l->avail = l->filesz;
 	} else {
-		lg_check_add(ck, LG_CHECK_PASS, "note.in-file", "PT_NOTE at 0x%llx, %llu bytes",
-			     (unsigned long long)off, (unsigned long long)len);
+		snprintf(f->in_file, sizeof(f->in_file),
+			 "PT_LOAD %zu at 0x%llx: file bytes [0x%llx, +0x%llx) end past the end of the file (%zu bytes)",
+			 phidx, (unsigned long long)l->vaddr, (unsigned long long)l->offset,
+			 (unsigned long long)l->filesz, c->size);
+		l->avail = l->offset < c->size ? c->size - l->offset : 0;
 	}
-	if (ph->p_align > 4 && ph->p_align != 8) {
-		align_ok = false;
-		snprintf(why, sizeof(why), "PT_NOTE p_align %llu", (unsigned long long)ph->p_align);
+	/* Never serve bytes beyond memsz either. */
+	if (l->avail > l->memsz)
+		l->avail = l->memsz;
+	if (c->nloads > 1) {
+		const struct lg_core_load *pr = &c->loads[c->nloads - 2];
+		if (pr->vaddr > l->vaddr)
+			snprintf(f->sorted, sizeof(f->sorted), "PT_LOAD %zu at 0x%llx follows one at 0x%llx", phidx,
+				 (unsigned long long)l->vaddr, (unsigned long long)pr->vaddr);
+		else if (pr->vaddr + pr->memsz > l->vaddr)
+			snprintf(f->overlap, sizeof(f->overlap), "PT_LOAD at 0x%llx+0x%llx overlaps the one at 0x%llx",
+				 (unsigned long long)pr->vaddr, (unsigned long long)pr->memsz,
+				 (unsigned long long)l->vaddr);
 	}
-	while (pos < len) {
-		const uint8_t *p = c->map + off + pos;
-		uint32_t namesz, descsz, type;
-		uint64_t nameoff, descoff, next;
-		struct lg_core_note *n;
-
-		if (len - pos < 12) {
-			align_ok = false;
-			snprintf(why, sizeof(why), "%llu stray bytes after the last note",
-				 (unsigned long long)(len - pos));
-			break;
-		}
-		namesz = lg_get32(p);
-		descsz = lg_get32(p + 4);
-		type = lg_get32(p + 8);
-		nameoff = pos + 12;
-		descoff = nameoff + (((uint64_t)namesz + 3) & ~3ull);
-		next = descoff + (((uint64_t)descsz + 3) & ~3ull);
-		if (descoff > len || next > len) {
-			align_ok = false;
-			snprintf(why, sizeof(why), "note %zu (type 0x%x) at offset 0x%llx runs past the PT_NOTE",
-				 c->nnotes, type, (unsigned long long)(off + pos));
-			break;
-		}
-		if (c->nnotes == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			struct lg_core_note *v = realloc(c->notes, nc * sizeof(*v));
-			if (!v) {
-				ck->oom = true;
-				break;
-			}
-			c->notes = v;
-			cap = nc;
-		}
-		n = &c->notes[c->nnotes++];
-		memset(n, 0, sizeof(*n));
-		n->type = type;
-		n->namesz = namesz;
-		if (namesz) {
-			size_t k = namesz < sizeof(n->name) ? namesz : sizeof(n->name) - 1;
-			memcpy(n->name, c->map + off + nameoff, k);
-			n->name[k] = 0;
-			/* The owner must be NUL-terminated inside namesz. */
-			if (c->map[off + nameoff + namesz - 1] != 0) {
-				align_ok = false;
-				snprintf(why, sizeof(why), "note %zu owner name is not NUL-terminated", c->nnotes - 1);
-			}
-		}
-		n->desc = c->map + off + descoff;
-		n->descsz = descsz;
-		n->offset = off + pos;
-		pos = next;
-	}
-	if (align_ok)
-		lg_check_add(ck, LG_CHECK_PASS, "note.align", "%zu notes, 4-byte aligned, PT_NOTE filled exactly", c->nnotes);
-	else
-		lg_check_add(ck, LG_CHECK_FAIL, "note.align", "%s", why);
-
-	/* Classify.  Per-thread regsets belong to the NT_PRSTATUS before them
-	 * (what Go tools and libdwfl assume); process-wide notes may sit
-	 * anywhere, as the kernel puts them inside the first thread. */
-	size_t tcap = 0;
-	bool sizes_ok = true;
-	char szwhy[200] = "";
-	for (size_t i = 0; i < c->nnotes; i++) {
-		struct lg_core_note *n = &c->notes[i];
-		const char *owner = "CORE";
-		size_t want = 0;
-
-		switch (n->type) {
-		case NT_PRSTATUS: want = LG_PRSTATUS_SIZE; break;
-		case NT_PRPSINFO: want = LG_PRPSINFO_SIZE; break;
-		case NT_FPREGSET: want = LG_FPREGSET_SIZE; break;
-		case NT_SIGINFO: want = LG_SIGINFO_SIZE; break;
-		case NT_X86_XSTATE: owner = "LINUX"; break;
-		case LG_NT_X86_XSAVE_LAYOUT: owner = "LINUX"; break;
-		case LG_NT_X86_SHSTK: owner = "LINUX"; break;
-		case LG_NT_GDB_TDESC: owner = "GDB"; break;
-		case NT_AUXV: case NT_FILE: break;
-		default: owner = NULL; break;
-		}
-		if (owner && note_cmp_owner(n, owner)) {
-			sizes_ok = false;
-			snprintf(szwhy, sizeof(szwhy), "note %zu type 0x%x has owner '%s', want '%s'",
-				 i, n->type, n->name, owner);
-		}
-		if (!owner || strcmp(n->name, owner))
-			continue;
-		if (want && n->descsz != want) {
-			sizes_ok = false;
-			snprintf(szwhy, sizeof(szwhy), "note %zu type %u is %zu bytes, want %zu",
-				 i, n->type, n->descsz, want);
-			if (n->type == NT_PRSTATUS) {
-				/* Still a thread for ordering purposes, without registers. */
-			} else {
-				continue;
-			}
-		}
-		switch (n->type) {
-		case NT_PRSTATUS:
-			if (c->nthreads == tcap) {
-				size_t nc = tcap ? tcap * 2 : 16;
-				struct lg_core_thread *v = realloc(c->threads, nc * sizeof(*v));
-				if (!v) {
-					ck->oom = true;
-					return;
-				}
-				c->threads = v;
-				tcap = nc;
-			}
-			cur = &c->threads[c->nthreads++];
-			memset(cur, 0, sizeof(*cur));
-			cur->note_idx = i;
-			if (n->descsz == LG_PRSTATUS_SIZE) {
-				cur->prstatus = n->desc;
-				cur->tid = (int)lg_get32(n->desc + 32);
-				memcpy(cur->regs, n->desc + LG_PRSTATUS_REG_OFF, sizeof(cur->regs));
-			} else {
-				cur->tid = -1;
-			}
-			break;
-		case NT_FPREGSET:
-		case NT_X86_XSTATE:
-		case NT_SIGINFO: {
-			const uint8_t **slot;
-			size_t *ssz;
-			if (!cur) {
-				/* gdb and the kernel both write these only after a thread. */
-				if (n->type != NT_SIGINFO || c->nthreads) {
-					order_ok = false;
-					snprintf(why, sizeof(why), "note %zu (type 0x%x) comes before any NT_PRSTATUS",
-						 i, n->type);
-				} else {
-					order_ok = false;
-					snprintf(why, sizeof(why), "NT_SIGINFO (note %zu) comes before any NT_PRSTATUS", i);
-				}
-				break;
-			}
-			slot = n->type == NT_FPREGSET ? &cur->fpregset :
-			       n->type == NT_SIGINFO ? &cur->siginfo : &cur->xstate;
-			ssz = n->type == NT_FPREGSET ? &cur->fpregset_size :
-			      n->type == NT_SIGINFO ? &cur->siginfo_size : &cur->xstate_size;
-			if (*slot) {
-				order_ok = false;
-				snprintf(why, sizeof(why), "thread %d has two notes of type 0x%x", cur->tid, n->type);
-				break;
-			}
-			*slot = n->desc;
-			*ssz = n->descsz;
-			break;
-		}
-		case NT_PRPSINFO:
-			if (c->prpsinfo) {
-				sizes_ok = false;
-				snprintf(szwhy, sizeof(szwhy), "two NT_PRPSINFO notes");
-			}
-			c->prpsinfo = n->desc;
-			break;
-		case NT_AUXV:
-			if (!c->auxv) {
-				c->auxv = n->desc;
-				c->auxv_size = n->descsz;
-			}
-			break;
-		case NT_FILE:
-			if (!c->files && !c->nfiles)
-				parse_nt_file(c, n, ck);
-			break;
-		case LG_NT_X86_XSAVE_LAYOUT:
-			/* Process-wide, after the threads; validate.c checks it. */
-			if (!c->nxsave_layout++) {
-				c->xsave_layout = n->desc;
-				c->xsave_layout_size = n->descsz;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	if (sizes_ok)
-		lg_check_add(ck, LG_CHECK_PASS, "note.sizes", "owners and sizes as x86-64 readers require");
-	else
-		lg_check_add(ck, LG_CHECK_FAIL, "note.sizes", "%s", szwhy);
-	if (!c->nthreads)
-		lg_check_add(ck, LG_CHECK_FAIL, "note.thread-order", "no NT_PRSTATUS: the core has no thread");
-	else if (order_ok)
-		lg_check_add(ck, LG_CHECK_PASS, "note.thread-order",
-			     "%zu threads, each NT_PRSTATUS before its regsets", c->nthreads);
-	else
-		lg_check_add(ck, LG_CHECK_FAIL, "note.thread-order", "%s", why);
 }
 
-static void parse_loads(struct lg_core *c, struct lg_check_list *ck)
+/* The PT_LOAD table and its address index; counts the PT_NOTEs. */
+static void read_loads(struct lg_core *c, struct lg_check_list *ck)
 {
-	bool fs_ok = true, in_ok = true, sort_ok = true, ovl_ok = true;
-	char w1[200] = "", w2[200] = "", w3[200] = "", w4[200] = "";
+	struct load_findings f = { "", "", "", "" };
+	GElf_Phdr mem, *p;
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->phnum; i++)
-		n += c->ph[i].p_type == PT_LOAD;
+		if ((p = gelf_getphdr(c->elf, i, &mem)))
+			n += p->p_type == PT_LOAD;
 	c->loads = calloc(n ? n : 1, sizeof(*c->loads));
-	if (!c->loads) {
+	if (!c->loads || lg_spans_alloc(&c->load_spans, n) < 0) {
 		ck->oom = true;
 		return;
 	}
 	for (size_t i = 0; i < c->phnum; i++) {
-		const Elf64_Phdr *p = &c->ph[i];
-		struct lg_core_load *l;
-
+		if (!(p = gelf_getphdr(c->elf, i, &mem)))
+			continue;
 		if (p->p_type == PT_NOTE)
 			c->nptnote++;
-		if (p->p_type != PT_LOAD)
-			continue;
-		l = &c->loads[c->nloads++];
-		l->vaddr = p->p_vaddr;
-		l->memsz = p->p_memsz;
-		l->offset = p->p_offset;
-		l->filesz = p->p_filesz;
-		l->flags = p->p_flags;
-		l->align = p->p_align;
-		l->phidx = i;
-		if (l->filesz > l->memsz) {
-			fs_ok = false;
-			snprintf(w1, sizeof(w1), "PT_LOAD %zu at 0x%llx: p_filesz 0x%llx > p_memsz 0x%llx", i,
-				 (unsigned long long)l->vaddr, (unsigned long long)l->filesz,
-				 (unsigned long long)l->memsz);
-		}
-		if (l->vaddr + l->memsz < l->vaddr) {
-			ovl_ok = false;
-			snprintf(w4, sizeof(w4), "PT_LOAD %zu at 0x%llx wraps around the address space", i,
-				 (unsigned long long)l->vaddr);
-			l->memsz = 0;
-		}
-		if (in_file(l->offset, l->filesz, c->size)) {
-			l->avail = l->filesz;
-		} else {
-			in_ok = false;
-			snprintf(w2, sizeof(w2), "PT_LOAD %zu at 0x%llx: file bytes [0x%llx, +0x%llx) end past the end of the file (%zu bytes)",
-				 i, (unsigned long long)l->vaddr, (unsigned long long)l->offset,
-				 (unsigned long long)l->filesz, c->size);
-			l->avail = l->offset < c->size ? c->size - l->offset : 0;
-		}
-		/* Never serve bytes beyond memsz either. */
-		if (l->avail > l->memsz)
-			l->avail = l->memsz;
-		if (c->nloads > 1) {
-			const struct lg_core_load *pr = &c->loads[c->nloads - 2];
-			if (pr->vaddr > l->vaddr) {
-				sort_ok = false;
-				snprintf(w3, sizeof(w3), "PT_LOAD %zu at 0x%llx follows one at 0x%llx", i,
-					 (unsigned long long)l->vaddr, (unsigned long long)pr->vaddr);
-			} else if (pr->vaddr + pr->memsz > l->vaddr) {
-				ovl_ok = false;
-				snprintf(w4, sizeof(w4), "PT_LOAD at 0x%llx+0x%llx overlaps the one at 0x%llx",
-					 (unsigned long long)pr->vaddr, (unsigned long long)pr->memsz,
-					 (unsigned long long)l->vaddr);
-			}
-		}
+		if (p->p_type == PT_LOAD)
+			read_load(c, i, p, &f);
 	}
-	lg_check_add(ck, fs_ok ? LG_CHECK_PASS : LG_CHECK_FAIL, "load.filesz", "%s",
-		     fs_ok ? "p_filesz <= p_memsz everywhere" : w1);
-	lg_check_add(ck, in_ok ? LG_CHECK_PASS : LG_CHECK_FAIL, "load.in-file", "%s",
-		     in_ok ? "every PT_LOAD's data is inside the file" : w2);
-	lg_check_add(ck, sort_ok ? LG_CHECK_PASS : LG_CHECK_FAIL, "load.sorted", "%s",
-		     sort_ok ? "PT_LOADs sorted by address" : w3);
-	lg_check_add(ck, ovl_ok ? LG_CHECK_PASS : LG_CHECK_FAIL, "load.overlap", "%s",
-		     ovl_ok ? "no two PT_LOADs overlap" : w4);
+	for (size_t i = 0; i < c->nloads; i++)
+		lg_spans_set(&c->load_spans, i, c->loads[i].vaddr, c->loads[i].vaddr + c->loads[i].memsz);
+	lg_spans_sort(&c->load_spans);
+	lg_check_add(ck, f.filesz[0] ? LG_CHECK_FAIL : LG_CHECK_PASS, "load.filesz", "%s",
+		     f.filesz[0] ? f.filesz : "p_filesz <= p_memsz everywhere");
+	lg_check_add(ck, f.in_file[0] ? LG_CHECK_FAIL : LG_CHECK_PASS, "load.in-file", "%s",
+		     f.in_file[0] ? f.in_file : "every PT_LOAD's data is inside the file");
+	lg_check_add(ck, f.sorted[0] ? LG_CHECK_FAIL : LG_CHECK_PASS, "load.sorted", "%s",
+		     f.sorted[0] ? f.sorted : "PT_LOADs sorted by address");
+	lg_check_add(ck, f.overlap[0] ? LG_CHECK_FAIL : LG_CHECK_PASS, "load.overlap", "%s",
+		     f.overlap[0] ? f.overlap : "no two PT_LOADs overlap");
 	if (c->nptnote == 1)
 		lg_check_add(ck, LG_CHECK_PASS, "phdr.note-count", "exactly one PT_NOTE");
 	else
@@ -385,13 +107,124 @@ static void parse_loads(struct lg_core *c, struct lg_check_list *ck)
 			     "%zu PT_NOTE segments (readers such as libdwfl use only the first)", c->nptnote);
 }
 
+/* The number of program headers the ELF header declares.  Past 65534 it
+ * is in section header 0's sh_info and e_phnum is PN_XNUM (the kernel's
+ * fs/binfmt_elf.c, gdb's BFD, libelf's elf_getphdrnum).  Returns false
+ * (with a failed check) when that cannot be read. */
+static bool declared_phnum(struct lg_core *c, const GElf_Ehdr *eh, struct lg_check_list *ck, uint64_t *phnum)
+{
+	GElf_Shdr mem, *sh0;
+
+	*phnum = eh->e_phnum;
+	if (eh->e_phnum != PN_XNUM)
+		return true;
+	/* libelf pretends there are no section headers when the table does
+	 * not fit in the file: then libdwfl sees 65535 segments. */
+	sh0 = eh->e_shentsize >= sizeof(Elf64_Shdr) ? gelf_getshdr(elf_getscn(c->elf, 0), &mem) : NULL;
+	if (!sh0) {
+		lg_check_add(ck, LG_CHECK_FAIL, "phdr.extnum", "e_phnum is PN_XNUM but section header 0 is not in the file");
+		return false;
+	}
+	*phnum = sh0->sh_info;
+	if (*phnum < PN_XNUM)
+		lg_check_add(ck, LG_CHECK_FAIL, "phdr.extnum", "e_phnum is PN_XNUM but section 0 holds %llu (< 65535)",
+			     (unsigned long long)*phnum);
+	else
+		lg_check_add(ck, LG_CHECK_PASS, "phdr.extnum", "%llu segments through section 0",
+			     (unsigned long long)*phnum);
+	return true;
+}
+
+/* The ELF header's rules; false when the rest cannot be read. */
+static bool check_headers(struct lg_core *c, struct lg_check_list *ck)
+{
+	GElf_Ehdr mem, *eh = gelf_getehdr(c->elf, &mem);
+	uint64_t phnum;
+	size_t libelf_phnum;
+
+	if (!eh) {
+		lg_check_add(ck, LG_CHECK_FAIL, "elf.type", "libelf cannot read the ELF header: %s", elf_errmsg(-1));
+		return false;
+	}
+	if (eh->e_type == ET_CORE)
+		lg_check_add(ck, LG_CHECK_PASS, "elf.type", "ET_CORE");
+	else
+		lg_check_add(ck, LG_CHECK_FAIL, "elf.type", "e_type %u is not ET_CORE", eh->e_type);
+	if (eh->e_machine != EM_X86_64) {
+		lg_check_add(ck, LG_CHECK_FAIL, "elf.machine", "e_machine %u is not EM_X86_64", eh->e_machine);
+		return false;
+	}
+	lg_check_add(ck, LG_CHECK_PASS, "elf.machine", "EM_X86_64");
+	if (eh->e_phentsize != sizeof(Elf64_Phdr)) {
+		lg_check_add(ck, LG_CHECK_FAIL, "phdr.in-file", "e_phentsize %u, want %zu",
+			     eh->e_phentsize, sizeof(Elf64_Phdr));
+		return false;
+	}
+	if (!declared_phnum(c, eh, ck, &phnum))
+		return false;
+	/* phnum < 2^32: no overflow. */
+	if (!lg_core_in_file(eh->e_phoff, phnum * sizeof(Elf64_Phdr), c->size)) {
+		lg_check_add(ck, LG_CHECK_FAIL, "phdr.in-file",
+			     "%llu program headers at 0x%llx end past the end of the file (%zu bytes)",
+			     (unsigned long long)phnum, (unsigned long long)eh->e_phoff, c->size);
+		return false;
+	}
+	/* libelf reads none at e_phoff 0; the count libdwfl will see. */
+	if (elf_getphdrnum(c->elf, &libelf_phnum) != 0 || libelf_phnum != phnum) {
+		lg_check_add(ck, LG_CHECK_FAIL, "phdr.in-file",
+			     "%llu program headers at 0x%llx, but libelf reads %zu of them",
+			     (unsigned long long)phnum, (unsigned long long)eh->e_phoff, libelf_phnum);
+		return false;
+	}
+	lg_check_add(ck, LG_CHECK_PASS, "phdr.in-file", "%llu program headers at 0x%llx",
+		     (unsigned long long)phnum, (unsigned long long)eh->e_phoff);
+	c->phnum = phnum;
+	return true;
+}
+
+/* Open PATH for libelf.  Returns 0, 1 when the file is ELF but not of the
+ * class lcorecheck reads (a failed elf.class check), or -errno. */
+static int open_elf(struct lg_core *c, const char *path, struct lg_check_list *ck, struct lg_error *err)
+{
+	unsigned char ident[EI_NIDENT];
+	struct stat st;
+	ssize_t n;
+
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0 || fstat(c->fd, &st) < 0)
+		return lg_fail(err, errno, "cannot open %s", path);
+	if (!S_ISREG(st.st_mode))
+		return lg_failx(err, EINVAL, "%s is not a regular file", path);
+	if ((uint64_t)st.st_size < sizeof(Elf64_Ehdr))
+		return lg_failx(err, ENOEXEC, "%s: %lld bytes is too short for an ELF header", path,
+				(long long)st.st_size);
+	n = pread(c->fd, ident, sizeof(ident), 0);
+	if (n < 0)
+		return lg_fail(err, errno, "cannot read %s", path);
+	if (n < SELFMAG || memcmp(ident, ELFMAG, SELFMAG))
+		return lg_failx(err, ENOEXEC, "%s: not an ELF file (bad magic)", path);
+	if (n < EI_NIDENT || ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB) {
+		lg_check_add(ck, LG_CHECK_FAIL, "elf.class",
+			     "class %u data %u: only little-endian 64-bit (x86-64) cores are read",
+			     ident[EI_CLASS], ident[EI_DATA]);
+		return 1;
+	}
+	/* ELF_C_READ_MMAP: the memory data is read in place, not copied. */
+	elf_version(EV_CURRENT);
+	c->elf = elf_begin(c->fd, ELF_C_READ_MMAP, NULL);
+	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF)
+		return lg_failx(err, ENOEXEC, "libelf cannot open %s: %s", path, elf_errmsg(-1));
+	c->map = (const uint8_t *)elf_rawfile(c->elf, &c->size);
+	if (!c->map)
+		return lg_failx(err, EIO, "libelf cannot read %s: %s", path, elf_errmsg(-1));
+	return 0;
+}
+
 int lg_core_open(struct lg_core *c, const char *path, struct lg_check_list *ck,
 		 struct lg_error *err)
 {
-	struct stat st;
-	int r = 0;
-	uint64_t phnum, phbytes;
-	void *m;
+	GElf_Phdr mem, *ph;
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -400,124 +233,53 @@ int lg_core_open(struct lg_core *c, const char *path, struct lg_check_list *ck,
 		r = lg_fail(err, ENOMEM, "%s", path);
 		goto out;
 	}
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->fd < 0 || fstat(c->fd, &st) < 0) {
-		r = lg_fail(err, errno, "cannot open %s", path);
+	r = open_elf(c, path, ck, err);
+	if (r)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = lg_failx(err, EINVAL, "%s is not a regular file", path);
+	if (!check_headers(c, ck))
 		goto out;
-	}
-	if ((uint64_t)st.st_size < sizeof(Elf64_Ehdr)) {
-		r = lg_failx(err, ENOEXEC, "%s: %lld bytes is too short for an ELF header", path,
-			     (long long)st.st_size);
-		goto out;
-	}
-	c->size = st.st_size;
-	m = mmap(NULL, c->size, PROT_READ, MAP_PRIVATE, c->fd, 0);
-	if (m == MAP_FAILED) {
-		r = lg_fail(err, errno, "cannot map %s", path);
-		goto out;
-	}
-	c->map = m;
-	if (memcmp(c->map, ELFMAG, SELFMAG)) {
-		r = lg_failx(err, ENOEXEC, "%s: not an ELF file (bad magic)", path);
-		goto out;
-	}
-	if (c->map[EI_CLASS] != ELFCLASS64 || c->map[EI_DATA] != ELFDATA2LSB) {
-		lg_check_add(ck, LG_CHECK_FAIL, "elf.class",
-			     "class %u data %u: only little-endian 64-bit (x86-64) cores are read",
-			     c->map[EI_CLASS], c->map[EI_DATA]);
-		goto out;
-	}
-	memcpy(&c->eh, c->map, sizeof(c->eh));
-	if (c->eh.e_type == ET_CORE)
-		lg_check_add(ck, LG_CHECK_PASS, "elf.type", "ET_CORE");
-	else
-		lg_check_add(ck, LG_CHECK_FAIL, "elf.type", "e_type %u is not ET_CORE", c->eh.e_type);
-	if (c->eh.e_machine != EM_X86_64) {
-		lg_check_add(ck, LG_CHECK_FAIL, "elf.machine", "e_machine %u is not EM_X86_64", c->eh.e_machine);
-		goto out;
-	}
-	lg_check_add(ck, LG_CHECK_PASS, "elf.machine", "EM_X86_64");
-	if (c->eh.e_phentsize != sizeof(Elf64_Phdr)) {
-		lg_check_add(ck, LG_CHECK_FAIL, "phdr.in-file", "e_phentsize %u, want %zu",
-			     c->eh.e_phentsize, sizeof(Elf64_Phdr));
-		goto out;
-	}
-	phnum = c->eh.e_phnum;
-	if (phnum == PN_XNUM) {
-		/* More than 65534 segments: the real count is in section 0's sh_info. */
-		Elf64_Shdr sh0;
-		if (c->eh.e_shentsize < sizeof(Elf64_Shdr) || !in_file(c->eh.e_shoff, sizeof(sh0), c->size)) {
-			lg_check_add(ck, LG_CHECK_FAIL, "phdr.extnum",
-				     "e_phnum is PN_XNUM but section header 0 is not in the file");
-			goto out;
-		}
-		memcpy(&sh0, c->map + c->eh.e_shoff, sizeof(sh0));
-		phnum = sh0.sh_info;
-		if (phnum < PN_XNUM)
-			lg_check_add(ck, LG_CHECK_FAIL, "phdr.extnum",
-				     "e_phnum is PN_XNUM but section 0 holds %llu (< 65535)", (unsigned long long)phnum);
-		else
-			lg_check_add(ck, LG_CHECK_PASS, "phdr.extnum", "%llu segments through section 0",
-				     (unsigned long long)phnum);
-	}
-	phbytes = phnum * sizeof(Elf64_Phdr);	/* phnum < 2^32: no overflow */
-	if (!in_file(c->eh.e_phoff, phbytes, c->size)) {
-		lg_check_add(ck, LG_CHECK_FAIL, "phdr.in-file",
-			     "%llu program headers at 0x%llx end past the end of the file (%zu bytes)",
-			     (unsigned long long)phnum, (unsigned long long)c->eh.e_phoff, c->size);
-		goto out;
-	}
-	lg_check_add(ck, LG_CHECK_PASS, "phdr.in-file", "%llu program headers at 0x%llx",
-		     (unsigned long long)phnum, (unsigned long long)c->eh.e_phoff);
-	c->phnum = phnum;
-	c->ph = malloc(phbytes ? phbytes : 1);
-	if (!c->ph) {
-		r = lg_fail(err, ENOMEM, "%s", path);
-		goto out;
-	}
-	memcpy(c->ph, c->map + c->eh.e_phoff, phbytes);
-	parse_loads(c, ck);
+	read_loads(c, ck);
 	for (size_t i = 0; i < c->phnum; i++) {
-		if (c->ph[i].p_type == PT_NOTE) {
-			parse_notes(c, &c->ph[i], ck);
+		ph = gelf_getphdr(c->elf, i, &mem);
+		if (ph && ph->p_type == PT_NOTE) {
+			lg_core_read_notes(c, ph, ck);
 			break;
 		}
 	}
 	c->structure_ok = true;
 out:
-	return r;
+	return r < 0 ? r : 0;
 }
 
 void lg_core_close(struct lg_core *c)
 {
-	if (c->map)
-		munmap((void *)c->map, c->size);
+	if (c->elf)
+		elf_end(c->elf);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->path);
-	free(c->ph);
 	free(c->loads);
+	lg_spans_free(&c->load_spans);
 	free(c->notes);
 	free(c->threads);
-	free(c->files);
+	free(c->ntfiles);
+	lg_spans_free(&c->ntfile_spans);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
 
 const struct lg_core_load *lg_core_load_at(const struct lg_core *c, uint64_t addr)
 {
-	/* Binary search would need sorted loads, which a hostile core need
-	 * not have; cores have at most a few thousand segments. */
-	for (size_t i = 0; i < c->nloads; i++) {
-		const struct lg_core_load *l = &c->loads[i];
-		if (addr >= l->vaddr && addr - l->vaddr < l->memsz)
-			return l;
-	}
-	return NULL;
+	size_t i = lg_spans_find(&c->load_spans, addr);
+
+	return i == LG_SPAN_NONE ? NULL : &c->loads[i];
+}
+
+const struct lg_core_load *lg_core_load_starting(const struct lg_core *c, uint64_t vaddr)
+{
+	size_t i = lg_spans_find_start(&c->load_spans, vaddr);
+
+	return i == LG_SPAN_NONE ? NULL : &c->loads[i];
 }
 
 size_t lg_core_read(const struct lg_core *c, uint64_t vaddr, void *buf, size_t len)
@@ -532,18 +294,17 @@ size_t lg_core_read(const struct lg_core *c, uint64_t vaddr, void *buf, size_t l
 		k = l->avail - (a - l->vaddr);
 		if (k > len - done)
 			k = len - done;
-		memcpy((uint8_t *)buf + done, c->map + l->offset + (a - l->vaddr), k);
+		memcpy((uint8_t *)buf + done, lg_core_load_data(c, l) + (a - l->vaddr), k);
 		done += k;
 	}
 	return done;
 }
 
-const struct lg_core_file *lg_core_file_at(const struct lg_core *c, uint64_t addr)
+const struct lg_core_ntfile *lg_core_ntfile_at(const struct lg_core *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (addr >= c->files[i].start && addr < c->files[i].end)
-			return &c->files[i];
-	return NULL;
+	size_t i = lg_spans_find(&c->ntfile_spans, addr);
+
+	return i == LG_SPAN_NONE ? NULL : &c->ntfiles[i];
 }
 
 bool lg_core_auxv(const struct lg_core *c, uint64_t type, uint64_t *val)

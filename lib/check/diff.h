@@ -1,6 +1,8 @@
-/* Differential comparison of two cores of one process (REFERENCE.md
- * section 5): what must match exactly, and what the expected-differences
- * table tolerates. */
+/* Diff mode: two cores of one stopped process.  Thread ids, registers,
+ * auxv, NT_FILE, the memory both dumped, modules and backtraces must match
+ * exactly (two gcores of a stopped process have byte-identical memory);
+ * the differences gdb's cores and kernel-style cores legitimately have
+ * are explain.c's rules and expected.c's table. */
 #ifndef LG_CHECK_DIFF_H
 #define LG_CHECK_DIFF_H
 

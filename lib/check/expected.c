@@ -1,12 +1,14 @@
 /* The one table of differences that are legitimate between a core written
  * by gdb's gcore and a kernel-style core (the kernel's own, lgcore's) of the
- * same process.  Facts from gdb 13 (linux-tdep.c, gcore.c) and Linux 6.x
- * (fs/binfmt_elf.c); see REFERENCE.md section 5.  The differ names a row for
- * each difference it tolerates; --strict turns them all into failures. */
+ * same process.  Facts from gdb 13 (linux-tdep.c, gcore.c, i387-tdep.c) and
+ * Linux 6.x (fs/binfmt_elf.c).  The differ names a row for each difference
+ * it tolerates (explain.c decides the ones that depend on the cores'
+ * contents); --strict turns them all into failures. */
 #include <stddef.h>
 #include <string.h>
 
 #include "check/report.h"
+#include "common/grow.h"
 
 const struct lg_expected_row lg_expected_table[] = {
 	{ "note.order", "gdb writes NT_PRPSINFO first, the kernel after the first thread's NT_PRSTATUS" },
@@ -44,7 +46,7 @@ const struct lg_expected_row lg_expected_table[] = {
 	{ "nt_file.extra", "gdb and the kernel differ on which special files appear in NT_FILE" },
 };
 
-const size_t lg_expected_table_len = sizeof(lg_expected_table) / sizeof(lg_expected_table[0]);
+const size_t lg_expected_table_len = LG_ARRAY_SIZE(lg_expected_table);
 
 const char *lg_expected_reason(const char *row)
 {

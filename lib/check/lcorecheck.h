@@ -18,6 +18,7 @@ struct lg_check_opts {
 	const char *core_a, *core_b;	/* validate: core_a only; diff: both */
 	const char *exe;
 	bool strict, keep, quiet;
+	bool digest;			/* SHA-256 and size of the inputs (the JSON report's) */
 	const char *dir;
 	int pid;			/* --against-gcore */
 	char **lgcore_argv;
@@ -32,9 +33,9 @@ struct lg_check_result {
 	int nviews;
 	struct lg_memdiffs mem;
 	char **messages;		/* notes for stderr (kept cores, warnings) */
-	size_t nmessages;
+	size_t nmessages, messages_cap;
 	char *tool_version[2];		/* gdb's and lgcore's --version lines */
-	char sha256[2][65];		/* "" when the file could not be read */
+	char sha256[2][65];		/* "" when not digested or the file could not be read */
 	uint64_t size[2];
 	char *tmpdir;			/* --against-gcore's directory, removed unless kept */
 };

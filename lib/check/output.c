@@ -42,18 +42,18 @@ static void print_side(FILE *f, const char *lx, const struct lg_thread_bt *x,
 		       const char *ly, const struct lg_thread_bt *y, int tid)
 {
 	size_t n = (x ? x->n : 0) > (y ? y->n : 0) ? x->n : (y ? y->n : 0);
-	char l[64], rr[64];
+	char left[64], right[64];
 
 	fprintf(f, "TID %d: %-44s | %s\n", tid, lx, ly);
 	for (size_t i = 0; i < n; i++) {
 		const struct lg_frame *a = x && i < x->n ? &x->f[i] : NULL;
 		const struct lg_frame *b = y && i < y->n ? &y->f[i] : NULL;
-		snprintf(l, sizeof(l), "0x%012llx %s", a ? (unsigned long long)a->pc : 0ull,
+		snprintf(left, sizeof(left), "0x%012llx %s", a ? (unsigned long long)a->pc : 0ull,
 			 a && a->name ? a->name : "");
-		snprintf(rr, sizeof(rr), "0x%012llx %s", b ? (unsigned long long)b->pc : 0ull,
+		snprintf(right, sizeof(right), "0x%012llx %s", b ? (unsigned long long)b->pc : 0ull,
 			 b && b->name ? b->name : "");
 		fprintf(f, "%c #%-2zu %-44s | %s\n", a && b && lg_frame_equal(a, b) ? ' ' : '!', i,
-			a ? l : "-", b ? rr : "-");
+			a ? left : "-", b ? right : "-");
 	}
 }
 

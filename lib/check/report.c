@@ -5,20 +5,15 @@
 #include <string.h>
 
 #include "check/report.h"
+#include "common/grow.h"
 
 static void vadd(struct lg_check_list *l, enum lg_check_status st, const char *id,
 		 const char *suffix, const char *fmt, va_list ap)
 {
 	char *detail = NULL, *id2 = NULL;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lg_check *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			goto oom;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (LG_GROW(l->v, l->cap, l->n + 1, 64))
+		goto oom;
 	if (vasprintf(&detail, fmt, ap) < 0) {
 		detail = NULL;
 		goto oom;
@@ -53,12 +48,11 @@ void lg_check_add(struct lg_check_list *l, enum lg_check_status st, const char *
 	va_end(ap);
 }
 
-void lg_check_expected(struct lg_check_list *l, const char *row, const char *id,
-		       const char *fmt, ...)
+static void vexpected(struct lg_check_list *l, const char *row, const char *id, const char *fmt,
+		      va_list ap)
 {
 	const char *why = lg_expected_reason(row);
 	char suffix[300];
-	va_list ap;
 
 	/* A row missing from the table is a programming error; treat the
 	 * difference as unexplained rather than hide it. */
@@ -66,8 +60,29 @@ void lg_check_expected(struct lg_check_list *l, const char *row, const char *id,
 		snprintf(suffix, sizeof(suffix), "no expected-difference row '%s'", row);
 	else
 		snprintf(suffix, sizeof(suffix), "expected: %s", why);
-	va_start(ap, fmt);
 	vadd(l, (why && !l->strict) ? LG_CHECK_EXPECTED : LG_CHECK_FAIL, id, suffix, fmt, ap);
+}
+
+void lg_check_expected(struct lg_check_list *l, const char *row, const char *id,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vexpected(l, row, id, fmt, ap);
+	va_end(ap);
+}
+
+void lg_check_difference(struct lg_check_list *l, const char *row, const char *id,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (row)
+		vexpected(l, row, id, fmt, ap);
+	else
+		vadd(l, LG_CHECK_FAIL, id, NULL, fmt, ap);
 	va_end(ap);
 }
 

@@ -36,6 +36,10 @@ void lg_check_add(struct lg_check_list *l, enum lg_check_status st, const char *
  * status EXPECTED (FAIL under --strict), the row's reason appended. */
 void lg_check_expected(struct lg_check_list *l, const char *row, const char *id,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A difference: one the row ROW explains (as lg_check_expected), or with
+ * ROW NULL a failure. */
+void lg_check_difference(struct lg_check_list *l, const char *row, const char *id,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 size_t lg_check_count(const struct lg_check_list *l, enum lg_check_status st);
 /* Whether any check with this id prefix failed. */
 bool lg_check_failed(const struct lg_check_list *l, const char *prefix);

@@ -9,25 +9,24 @@
 
 #include "check/lcorecheck.h"
 #include "check/sha256.h"
+#include "common/grow.h"
 
 void lg_check_result_message(struct lg_check_result *res, const char *fmt, ...)
 {
-	char **v = realloc(res->messages, (res->nmessages + 1) * sizeof(*v));
 	va_list ap;
 
-	if (!v)
+	if (LG_GROW(res->messages, res->messages_cap, res->nmessages + 1, 4))
 		return;
-	res->messages = v;
 	va_start(ap, fmt);
-	if (vasprintf(&v[res->nmessages], fmt, ap) >= 0)
+	if (vasprintf(&res->messages[res->nmessages], fmt, ap) >= 0)
 		res->nmessages++;
 	va_end(ap);
 }
 
 /* Digests are taken before --against-gcore removes its cores. */
-static void digest_inputs(struct lg_check_result *res)
+static void digest_inputs(const struct lg_check_opts *o, struct lg_check_result *res)
 {
-	for (int i = 0; i < res->nviews; i++) {
+	for (int i = 0; o->digest && i < res->nviews; i++) {
 		struct stat st;
 		if (!res->path[i] || stat(res->path[i], &st) < 0 || lg_sha256_file(res->path[i], res->sha256[i]) < 0)
 			continue;
@@ -69,7 +68,7 @@ int lg_check_run(const struct lg_check_opts *o, struct lg_check_result *res, str
 		if (r < 0)
 			goto out;
 		r = diff_paths(o, res, err);
-		digest_inputs(res);
+		digest_inputs(o, res);
 		if (o->keep)
 			lg_check_result_message(res, "kept %s and %s", res->path[0], res->path[1]);
 		else {
@@ -98,7 +97,7 @@ int lg_check_run(const struct lg_check_opts *o, struct lg_check_result *res, str
 		r = lg_check_validate(&res->v[0], o->core_a, o->exe, "", &res->checks, err);
 	}
 	if (!o->pid)
-		digest_inputs(res);
+		digest_inputs(o, res);
 	if (r == 0 && res->checks.oom)
 		r = lg_failx(err, ENOMEM, "out of memory while checking");
 out:

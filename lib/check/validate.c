@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +9,13 @@
 
 #include "check/validate.h"
 #include "check/xsave.h"
+#include "common/grow.h"
 
-/* r_debug and link_map (glibc <link.h>), x86-64 offsets. */
-#define RDEBUG_MAP_OFF 8
-#define LM_NAME_OFF 8
-#define LM_NEXT_OFF 24
+/* The dumped process's r_debug and link_map, as glibc's <link.h> lays
+ * them out (x86-64, like lcorecheck itself). */
+#define RDEBUG_MAP_OFF offsetof(struct r_debug, r_map)
+#define LM_NAME_OFF offsetof(struct link_map, l_name)
+#define LM_NEXT_OFF offsetof(struct link_map, l_next)
 /* No real process has this many objects; a longer chain is a loop. */
 #define LM_MAX 65536
 
@@ -21,7 +25,8 @@ static void check_notes_present(struct lg_core *c, struct lg_check_list *ck)
 
 	if (c->prpsinfo)
 		lg_check_add(ck, LG_CHECK_PASS, "note.prpsinfo", "NT_PRPSINFO present, pid %u, fname '%.16s'",
-			     lg_get32(c->prpsinfo + 24), (const char *)c->prpsinfo + 40);
+			     lg_get32(c->prpsinfo + LG_PRPSINFO_OFF(pr_pid)),
+			     (const char *)c->prpsinfo + LG_PRPSINFO_OFF(pr_fname));
 	else
 		lg_check_add(ck, LG_CHECK_FAIL, "note.prpsinfo",
 			     "no usable NT_PRPSINFO (libdwfl then sees no threads)");
@@ -35,7 +40,7 @@ static void check_notes_present(struct lg_core *c, struct lg_check_list *ck)
 			     (unsigned long long)last);
 	else
 		lg_check_add(ck, LG_CHECK_PASS, "note.auxv", "%zu entries ending in AT_NULL", c->auxv_size / 16);
-	if (c->nfiles || c->file_page_size)
+	if (c->nntfiles || c->ntfile_page_size)
 		lg_check_add(ck, LG_CHECK_PASS, "note.file", "NT_FILE present");
 	else if (!lg_check_failed(ck, "note.file.format"))
 		lg_check_add(ck, LG_CHECK_FAIL, "note.file", "no NT_FILE (modules then have no names)");
@@ -99,7 +104,7 @@ static void check_auxv_addrs(struct lg_core *c, struct lg_check_list *ck)
 		{ AT_SYSINFO_EHDR, "auxv.sysinfo-ehdr", "AT_SYSINFO_EHDR" },
 	};
 
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < LG_ARRAY_SIZE(want); i++) {
 		uint64_t v;
 		if (!c->auxv) {
 			lg_check_add(ck, LG_CHECK_SKIP, want[i].id, "no NT_AUXV");
@@ -108,11 +113,11 @@ static void check_auxv_addrs(struct lg_core *c, struct lg_check_list *ck)
 				lg_check_add(ck, LG_CHECK_SKIP, want[i].id, "no vDSO in this process");
 			else
 				lg_check_add(ck, LG_CHECK_FAIL, want[i].id, "%s missing from NT_AUXV", want[i].name);
-		} else if (!lg_core_load_at(c, v) && lg_core_file_at(c, v)) {
+		} else if (!lg_core_load_at(c, v) && lg_core_ntfile_at(c, v)) {
 			/* gdb writes PT_LOADs only for what it dumps; NT_FILE
 			 * still maps the address. */
 			lg_check_expected(ck, "load.undumped", want[i].id, "%s 0x%llx is in no PT_LOAD but in NT_FILE's %s",
-					  want[i].name, (unsigned long long)v, lg_core_file_at(c, v)->name);
+					  want[i].name, (unsigned long long)v, lg_core_ntfile_at(c, v)->name);
 		} else if (!lg_core_load_at(c, v)) {
 			lg_check_add(ck, LG_CHECK_FAIL, want[i].id, "%s 0x%llx is in no PT_LOAD", want[i].name,
 				     (unsigned long long)v);
@@ -143,8 +148,8 @@ static void check_elf_headers(struct lg_core *c, struct lg_check_list *ck)
 	bool failed = false;
 	char why[300] = "";
 
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const struct lg_core_file *f = &c->files[i];
+	for (size_t i = 0; i < c->nntfiles; i++) {
+		const struct lg_core_ntfile *f = &c->ntfiles[i];
 		uint8_t m[SELFMAG];
 		int disk;
 
@@ -282,7 +287,7 @@ static void check_rdebug(struct lg_core_view *v, struct lg_check_list *ck)
 static void check_first_thread(struct lg_core *c, struct lg_check_list *ck)
 {
 	const struct lg_core_thread *t = c->nthreads ? &c->threads[0] : NULL;
-	int pid = c->prpsinfo ? (int)lg_get32(c->prpsinfo + 24) : -1;
+	int pid = c->prpsinfo ? (int)lg_get32(c->prpsinfo + LG_PRPSINFO_OFF(pr_pid)) : -1;
 
 	if (!t || !t->prstatus || pid < 0) {
 		lg_check_add(ck, LG_CHECK_SKIP, "thread.first", "no usable first thread or NT_PRPSINFO");
@@ -290,7 +295,7 @@ static void check_first_thread(struct lg_core *c, struct lg_check_list *ck)
 	}
 	/* Readers take the first NT_PRSTATUS as the current thread: the main
 	 * thread (gdb) or the one that received the signal (the kernel). */
-	if (t->tid == pid || lg_get32(t->prstatus + 12) & 0xffff)
+	if (t->tid == pid || lg_get16(t->prstatus + LG_PRSTATUS_OFF(pr_cursig)))
 		lg_check_add(ck, LG_CHECK_PASS, "thread.first", "first thread %d is the main or signalled thread", t->tid);
 	else
 		lg_check_add(ck, LG_CHECK_FAIL, "thread.first",
@@ -302,41 +307,38 @@ bool lg_frame_equal(const struct lg_frame *a, const struct lg_frame *b)
 	return a->pc == b->pc;
 }
 
+/* One unwinder ran on every one of the core's NTHREADS threads and found
+ * frames in each (check unwind.<unwinder>). */
+static void check_unwound(const struct lg_backtrace *b, size_t nthreads, struct lg_check_list *ck)
+{
+	size_t empty = 0, frames = 0;
+	char id[32];
+
+	snprintf(id, sizeof(id), "unwind.%s", b->unwinder);
+	if (b->error) {
+		lg_check_add(ck, LG_CHECK_FAIL, id, "%s", b->error);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		empty += b->t[i].n == 0;
+		frames += b->t[i].n;
+	}
+	if (b->n != nthreads || empty)
+		lg_check_add(ck, LG_CHECK_FAIL, id, "%zu threads of %zu unwound, %zu without frames", b->n, nthreads,
+			     empty);
+	else
+		lg_check_add(ck, LG_CHECK_PASS, id, "%zu threads, %zu frames", b->n, frames);
+}
+
 static void check_unwinders(struct lg_core_view *v, struct lg_check_list *ck)
 {
 	const struct lg_backtrace *d = &v->bt[0], *u = &v->bt[1];
-	size_t nthr = v->core.nthreads, empty = 0, frames = 0;
 	char why[300] = "", dwhy[300] = "";
 	bool agree = true;
 	size_t degraded = 0;
 
-	if (d->error)
-		lg_check_add(ck, LG_CHECK_FAIL, "unwind.libdwfl", "%s", d->error);
-	else {
-		for (size_t i = 0; i < d->n; i++) {
-			empty += d->t[i].n == 0;
-			frames += d->t[i].n;
-		}
-		if (d->n != nthr || empty)
-			lg_check_add(ck, LG_CHECK_FAIL, "unwind.libdwfl", "%zu threads of %zu unwound, %zu without frames",
-				     d->n, nthr, empty);
-		else
-			lg_check_add(ck, LG_CHECK_PASS, "unwind.libdwfl", "%zu threads, %zu frames", d->n, frames);
-	}
-	empty = frames = 0;
-	if (u->error)
-		lg_check_add(ck, LG_CHECK_FAIL, "unwind.libunwind", "%s", u->error);
-	else {
-		for (size_t i = 0; i < u->n; i++) {
-			empty += u->t[i].n == 0;
-			frames += u->t[i].n;
-		}
-		if (u->n != nthr || empty)
-			lg_check_add(ck, LG_CHECK_FAIL, "unwind.libunwind", "%zu threads of %zu unwound, %zu without frames",
-				     u->n, nthr, empty);
-		else
-			lg_check_add(ck, LG_CHECK_PASS, "unwind.libunwind", "%zu threads, %zu frames", u->n, frames);
-	}
+	check_unwound(d, v->core.nthreads, ck);
+	check_unwound(u, v->core.nthreads, ck);
 	if (d->error || u->error) {
 		lg_check_add(ck, LG_CHECK_SKIP, "unwind.agree", "an unwinder did not run");
 		return;

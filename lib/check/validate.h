@@ -1,5 +1,9 @@
-/* Validate mode: the structure rules every reader of cores relies on
- * (REFERENCE.md section 4) and the consumers' view of the core. */
+/* Validate mode: the structure rules the readers of cores rely on (libdwfl
+ * reads only the first PT_NOTE and needs NT_PRPSINFO for threads; gdb needs
+ * NT_AUXV to relocate a PIE; Go tools need AT_ENTRY and each regset after
+ * its NT_PRSTATUS; libunwind's coredump support trusts the file) and the
+ * consumers' view of the core: libdwfl's modules, and every thread unwound
+ * by libdwfl and by libunwind. */
 #ifndef LG_CHECK_VALIDATE_H
 #define LG_CHECK_VALIDATE_H
 

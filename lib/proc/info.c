@@ -146,6 +146,28 @@ out:
 	return r;
 }
 
+int lg_proc_state(pid_t pid, char *state)
+{
+	char path[64];
+	struct lg_buf b = { 0 };
+	char *f[STAT_FIELDS];
+	size_t nf;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	r = lg_read_file(path, &b);
+	if (r)
+		goto out;
+	if (split_stat((char *)b.p, f, &nf)) {
+		r = -EINVAL;
+		goto out;
+	}
+	*state = STAT(f, 3)[0];
+out:
+	lg_buf_free(&b);
+	return r;
+}
+
 void lg_procinfo_free(struct lg_procinfo *pi)
 {
 	lg_buf_free(&pi->auxv);

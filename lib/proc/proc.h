@@ -86,6 +86,10 @@ struct lg_procinfo {
 };
 
 int lg_procinfo_read(pid_t pid, struct lg_procinfo *pi, struct lg_error *err);
+/* Only the state letter of /proc/PID/stat ('R', 'S', 'T', 't', ...): cheap
+ * enough to poll while waiting for a process to stop.  0, -ENOENT when
+ * there is no such process, -EINVAL when the file cannot be parsed. */
+int lg_proc_state(pid_t pid, char *state);
 void lg_procinfo_free(struct lg_procinfo *pi);
 
 /* Per-thread facts from /proc/PID/task/TID/{stat,status}. Times in clock ticks. */

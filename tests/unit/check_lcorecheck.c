@@ -10,10 +10,13 @@
 
 #include "check/core.h"
 #include "check/diff.h"
+#include "check/explain.h"
 #include "check/report.h"
 #include "check/sha256.h"
+#include "check/spans.h"
 #include "check/validate.h"
 #include "check/xsave.h"
+#include "common/grow.h"
 
 static void hex(const char *s, char out[65])
 {
@@ -58,6 +61,28 @@ START_TEST(expected_table)
 }
 END_TEST
 
+/* The rules name rows the table has, and only where they apply. */
+START_TEST(explain_rules)
+{
+	static const uint32_t types[] = { LG_NT_GDB_TDESC, NT_SIGINFO, LG_NT_X86_XSAVE_LAYOUT, LG_NT_X86_SHSTK };
+	const uint8_t *argv0 = (const uint8_t *)"sleep", *full = (const uint8_t *)"sleep 30";
+
+	for (size_t i = 0; i < LG_EXPLAIN_UNCOVERED_NROWS; i++)
+		ck_assert_ptr_nonnull(lg_expected_reason(lg_explain_uncovered_rows[i]));
+	for (size_t i = 0; i < LG_ARRAY_SIZE(types); i++)
+		ck_assert_ptr_nonnull(lg_expected_reason(lg_explain_note_type(types[i])));
+	ck_assert_ptr_null(lg_explain_note_type(NT_PRSTATUS));
+	ck_assert_ptr_null(lg_explain_note_type(NT_FILE));
+	/* gdb's psargs is argv[0]: a prefix ending where an argument does. */
+	ck_assert_str_eq(lg_explain_psargs(argv0, 5, full, 8), "prpsinfo.psargs");
+	ck_assert_str_eq(lg_explain_psargs(full, 8, argv0, 5), "prpsinfo.psargs");
+	ck_assert_ptr_nonnull(lg_expected_reason("prpsinfo.psargs"));
+	ck_assert_ptr_null(lg_explain_psargs(argv0, 4, full, 8));
+	ck_assert_ptr_null(lg_explain_psargs((const uint8_t *)"sleep 31", 8, full, 8));
+	ck_assert_ptr_null(lg_explain_psargs((const uint8_t *)"sleepy 3", 8, argv0, 5));
+}
+END_TEST
+
 /* A tiny core: ehdr, 2 phdrs (PT_NOTE, PT_LOAD), notes, 16 bytes of memory. */
 struct mini {
 	uint8_t b[4096];
@@ -77,6 +102,34 @@ static size_t add_note(uint8_t *p, uint32_t type, const char *owner, size_t desc
 	return n;
 }
 
+/* An x86-64 ET_CORE header with two program headers right after it. */
+static void core_header(Elf64_Ehdr *e)
+{
+	memcpy(e->e_ident, ELFMAG, SELFMAG);
+	e->e_ident[EI_CLASS] = ELFCLASS64;
+	e->e_ident[EI_DATA] = ELFDATA2LSB;
+	e->e_ident[EI_VERSION] = EV_CURRENT;
+	e->e_version = EV_CURRENT;
+	e->e_type = ET_CORE;
+	e->e_machine = EM_X86_64;
+	e->e_phoff = 64;
+	e->e_phentsize = 56;
+	e->e_phnum = 2;
+}
+
+/* PH[0]: NOTES bytes of notes at OFF; PH[1]: 16 bytes of memory at 0x1000
+ * right after them. */
+static void core_phdrs(Elf64_Phdr *ph, size_t off, size_t notes)
+{
+	ph[0].p_type = PT_NOTE;
+	ph[0].p_offset = off;
+	ph[0].p_filesz = notes;
+	ph[1].p_type = PT_LOAD;
+	ph[1].p_vaddr = 0x1000;
+	ph[1].p_offset = off + notes;
+	ph[1].p_filesz = ph[1].p_memsz = 16;
+}
+
 static void build(struct mini *m, uint32_t prstatus_size)
 {
 	Elf64_Ehdr *e = (Elf64_Ehdr *)m->b;
@@ -86,27 +139,14 @@ static void build(struct mini *m, uint32_t prstatus_size)
 	size_t off = 64 + 2 * 56, n = 0;
 
 	memset(m, 0, sizeof(*m));
-	memcpy(e->e_ident, ELFMAG, SELFMAG);
-	e->e_ident[EI_CLASS] = ELFCLASS64;
-	e->e_ident[EI_DATA] = ELFDATA2LSB;
-	e->e_type = ET_CORE;
-	e->e_machine = EM_X86_64;
-	e->e_phoff = 64;
-	e->e_phentsize = 56;
-	e->e_phnum = 2;
+	core_header(e);
 	*(uint32_t *)(pr + 32) = 42;
 	*(uint64_t *)(pr + 112 + 16 * 8) = 0x1234;	/* rip */
 	*(uint32_t *)(ps + 24) = 42;
 	n += add_note(m->b + off + n, NT_PRSTATUS, "CORE", prstatus_size, pr);
 	n += add_note(m->b + off + n, NT_PRPSINFO, "CORE", 136, ps);
 	n += add_note(m->b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
-	ph[0].p_type = PT_NOTE;
-	ph[0].p_offset = off;
-	ph[0].p_filesz = n;
-	ph[1].p_type = PT_LOAD;
-	ph[1].p_vaddr = 0x1000;
-	ph[1].p_offset = off + n;
-	ph[1].p_filesz = ph[1].p_memsz = 16;
+	core_phdrs(ph, off, n);
 	memset(m->b + off + n, 0xab, 16);
 	m->len = off + n + 16;
 }
@@ -270,14 +310,7 @@ static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size
 	size_t fn = layout ? nrec : 4;
 
 	memset(b, 0, sizeof(b));
-	memcpy(e->e_ident, ELFMAG, SELFMAG);
-	e->e_ident[EI_CLASS] = ELFCLASS64;
-	e->e_ident[EI_DATA] = ELFDATA2LSB;
-	e->e_type = ET_CORE;
-	e->e_machine = EM_X86_64;
-	e->e_phoff = 64;
-	e->e_phentsize = 56;
-	e->e_phnum = 2;
+	core_header(e);
 	*(uint32_t *)(pr + 32) = 7;
 	*(uint32_t *)(ps + 24) = 7;
 	ck_assert_uint_le(xsize, sizeof(xs));
@@ -298,13 +331,7 @@ static char *build_xs(const uint32_t *layout, size_t nrec, size_t nlayouts, size
 	n += add_note(b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
 	for (size_t k = 0; layout && k < nlayouts; k++)
 		n += add_note(b + off + n, LG_NT_X86_XSAVE_LAYOUT, "LINUX", 16 * nrec, layout);
-	ph[0].p_type = PT_NOTE;
-	ph[0].p_offset = off;
-	ph[0].p_filesz = n;
-	ph[1].p_type = PT_LOAD;
-	ph[1].p_vaddr = 0x1000;
-	ph[1].p_offset = off + n;
-	ph[1].p_filesz = ph[1].p_memsz = 16;
+	core_phdrs(ph, off, n);
 	ck_assert_uint_le(off + n + 16, sizeof(b));
 	return strdup(write_tmp(b, off + n + 16));
 }
@@ -403,6 +430,64 @@ START_TEST(xsave_layout_diff)
 }
 END_TEST
 
+/* The address index answers as a linear scan of the ranges would, for
+ * sorted disjoint tables (real cores) and unsorted overlapping ones. */
+static void spans_against_scan(const uint64_t (*r)[2], size_t n, uint64_t hi)
+{
+	struct lg_spans s;
+	size_t *out = calloc(n ? n : 1, sizeof(*out));
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(lg_spans_alloc(&s, n), 0);
+	for (size_t i = 0; i < n; i++)
+		lg_spans_set(&s, i, r[i][0], r[i][1]);
+	lg_spans_sort(&s);
+	for (uint64_t a = 0; a < hi; a++) {
+		size_t want = LG_SPAN_NONE, want_start = LG_SPAN_NONE, k = 0, got;
+		for (size_t i = n; i-- > 0;) {
+			if (r[i][0] <= a && a < r[i][1])
+				want = i;
+			if (r[i][0] == a)
+				want_start = i;
+		}
+		ck_assert_uint_eq(lg_spans_find(&s, a), want);
+		ck_assert_uint_eq(lg_spans_find_start(&s, a), want_start);
+		got = lg_spans_meeting(&s, a, a + 3, out);
+		for (size_t i = 0; i < n; i++) {
+			if (r[i][0] >= a + 3 || r[i][1] <= a || r[i][1] <= r[i][0])
+				continue;
+			ck_assert_uint_lt(k, got);
+			ck_assert_uint_eq(out[k], i);
+			k++;
+		}
+		ck_assert_uint_eq(k, got);
+	}
+	lg_spans_free(&s);
+	free(out);
+}
+
+START_TEST(spans_lookup)
+{
+	static const uint64_t sorted[][2] = { { 2, 5 }, { 5, 6 }, { 9, 12 }, { 12, 12 }, { 20, 30 } };
+	static const uint64_t hostile[][2] = {
+		{ 20, 30 }, { 2, 5 }, { 3, 40 }, { 9, 12 }, { 9, 10 }, { 15, 15 }, { 7, 2 }, { 25, 26 }, { 2, 5 },
+	};
+	uint64_t r[64][2];
+
+	spans_against_scan(sorted, LG_ARRAY_SIZE(sorted), 40);
+	spans_against_scan(hostile, LG_ARRAY_SIZE(hostile), 45);
+	spans_against_scan(NULL, 0, 5);
+	srandom(7);
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = 0; i < LG_ARRAY_SIZE(r); i++) {
+			r[i][0] = random() % 200;
+			r[i][1] = r[i][0] + random() % (round < 10 ? 4 : 40);
+		}
+		spans_against_scan((const uint64_t (*)[2])r, LG_ARRAY_SIZE(r), 250);
+	}
+}
+END_TEST
+
 Suite *unit_suite(void);
 
 Suite *unit_suite(void)
@@ -412,8 +497,10 @@ Suite *unit_suite(void)
 
 	tcase_add_test(t, sha256_vectors);
 	tcase_add_test(t, expected_table);
+	tcase_add_test(t, explain_rules);
 	tcase_add_test(t, reader_minimal);
 	tcase_add_test(t, reader_bad_sizes);
+	tcase_add_test(t, spans_lookup);
 	tcase_add_test(t, xsave_layout_parse);
 	tcase_add_test(t, xsave_layout_validate);
 	tcase_add_test(t, xsave_layout_diff);

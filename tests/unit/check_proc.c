@@ -192,6 +192,35 @@ START_TEST(psargs_truncated_like_the_kernel)
 }
 END_TEST
 
+/* The state letter alone, for a process running, stopped, and gone. */
+START_TEST(state_letter)
+{
+	pid_t child;
+	char st = 0;
+	int status;
+
+	ck_assert_int_eq(lg_proc_state(getpid(), &st), 0);
+	ck_assert_int_eq(st, 'R');
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(kill(child, SIGSTOP), 0);
+	ck_assert_int_eq(waitpid(child, &status, WUNTRACED), child);
+	ck_assert(WIFSTOPPED(status));
+	/* The stop is in /proc by the time waitpid reports it. */
+	ck_assert_int_eq(lg_proc_state(child, &st), 0);
+	ck_assert_int_eq(st, 'T');
+	kill(child, SIGKILL);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	/* Reaped: its /proc directory is gone. */
+	ck_assert_int_eq(lg_proc_state(child, &st), -ENOENT);
+	ck_assert_int_eq(lg_proc_state(0x7ffffff0, &st), -ENOENT);
+}
+END_TEST
+
 Suite *unit_suite(void);
 
 Suite *unit_suite(void)
@@ -205,6 +234,7 @@ Suite *unit_suite(void)
 	tc = tcase_create("live");
 	tcase_add_test(tc, live_self);
 	tcase_add_test(tc, psargs_truncated_like_the_kernel);
+	tcase_add_test(tc, state_letter);
 	suite_add_tcase(s, tc);
 	return s;
 }

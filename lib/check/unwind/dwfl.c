@@ -1,11 +1,10 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check/unwind/unwind.h"
+#include "common/grow.h"
 
 /* The callbacks eu-stack uses for cores (libdwfl/argp-std.c): files by
  * build-id or by the NT_FILE path, separate debuginfo the standard way.
@@ -25,25 +24,13 @@ int lg_unwind_open(struct lg_unwind *u, const struct lg_core *core, const char *
 
 	memset(u, 0, sizeof(*u));
 	u->core = core;
-	u->fd = -1;
-	elf_version(EV_CURRENT);
-	u->fd = open(core->path, O_RDONLY | O_CLOEXEC);
-	if (u->fd < 0) {
-		r = lg_fail(err, errno, "cannot open %s", core->path);
-		goto out;
-	}
-	u->elf = elf_begin(u->fd, ELF_C_READ_MMAP, NULL);
-	if (!u->elf || elf_kind(u->elf) != ELF_K_ELF) {
-		r = lg_failx(err, ENOEXEC, "libelf cannot open %s: %s", core->path, elf_errmsg(-1));
-		goto out;
-	}
 	u->dwfl = dwfl_begin(&lg_core_callbacks);
 	if (!u->dwfl) {
 		r = lg_failx(err, ENOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
 		goto out;
 	}
 	dwfl_report_begin(u->dwfl);
-	u->nmodules_reported = dwfl_core_file_report(u->dwfl, u->elf, exe);
+	u->nmodules_reported = dwfl_core_file_report(u->dwfl, core->elf, exe);
 	if (u->nmodules_reported < 0) {
 		r = lg_failx(err, ENOEXEC, "libdwfl cannot read %s: %s", core->path, dwfl_errmsg(-1));
 		goto out;
@@ -60,41 +47,32 @@ out:
 
 void lg_unwind_close(struct lg_unwind *u)
 {
+	/* dwfl_end leaves the core's Elf alone: libdwfl closes only one it
+	 * opened itself (dwfl_end.c, user_core from argp). */
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
-	if (u->elf)
-		elf_end(u->elf);
-	if (u->fd >= 0)
-		close(u->fd);
 	u->dwfl = NULL;
-	u->elf = NULL;
-	u->fd = -1;
 }
 
-struct mod_acc {
+/* dwfl_getmodules' callback state: the list being built. */
+struct module_walk {
 	struct lg_modules *m;
 	size_t cap;
 	bool oom;
 };
 
-static int mod_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+static int module_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
 {
-	struct mod_acc *a = arg;
+	struct module_walk *a = arg;
 	struct lg_module *e;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
 	Dwarf_Addr low, high;
 	int n;
 
-	if (a->m->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 32;
-		struct lg_module *v = realloc(a->m->v, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		a->m->v = v;
-		a->cap = nc;
+	if (LG_GROW(a->m->v, a->cap, a->m->n + 1, 32)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	e = &a->m->v[a->m->n];
 	memset(e, 0, sizeof(*e));
@@ -113,7 +91,7 @@ static int mod_cb(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr star
 	return DWARF_CB_OK;
 }
 
-static int mod_cmp(const void *x, const void *y)
+static int module_cmp(const void *x, const void *y)
 {
 	const struct lg_module *a = x, *b = y;
 	return a->start < b->start ? -1 : a->start > b->start;
@@ -121,16 +99,16 @@ static int mod_cmp(const void *x, const void *y)
 
 int lg_unwind_modules(struct lg_unwind *u, struct lg_modules *out)
 {
-	struct mod_acc a = { .m = out };
+	struct module_walk a = { .m = out };
 
 	memset(out, 0, sizeof(*out));
-	dwfl_getmodules(u->dwfl, mod_cb, &a, 0);
+	dwfl_getmodules(u->dwfl, module_cb, &a, 0);
 	if (a.oom) {
 		lg_modules_free(out);
 		return -ENOMEM;
 	}
 	if (out->n)
-		qsort(out->v, out->n, sizeof(*out->v), mod_cmp);
+		qsort(out->v, out->n, sizeof(*out->v), module_cmp);
 	return 0;
 }
 
@@ -189,18 +167,19 @@ int lg_unwind_read_mem(struct lg_unwind *u, uint64_t addr, void *buf, size_t len
 	return -1;
 }
 
-struct thr_acc {
+/* dwfl_getthreads' and dwfl_thread_getframes' callback state. */
+struct thread_walk {
 	struct lg_unwind *u;
 	struct lg_backtrace *b;
-	size_t cap;
-	struct lg_thread_bt *cur;
-	size_t fcap;
+	size_t cap;			/* of b->t */
+	struct lg_thread_bt *cur;	/* the thread being unwound */
+	size_t fcap;			/* of cur->f */
 	bool oom;
 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
-	struct thr_acc *a = arg;
+	struct thread_walk *a = arg;
 	struct lg_thread_bt *t = a->cur;
 	Dwarf_Addr pc;
 	bool act;
@@ -210,15 +189,9 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	if (t->n >= LG_UNWIND_MAX_FRAMES)
 		return DWARF_CB_ABORT;
-	if (t->n == a->fcap) {
-		size_t nc = a->fcap ? a->fcap * 2 : 16;
-		struct lg_frame *v = realloc(t->f, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		t->f = v;
-		a->fcap = nc;
+	if (LG_GROW(t->f, a->fcap, t->n + 1, 16)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	f = &t->f[t->n++];
 	f->pc = pc;
@@ -229,19 +202,13 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 
 static int thread_cb(Dwfl_Thread *thread, void *arg)
 {
-	struct thr_acc *a = arg;
+	struct thread_walk *a = arg;
 	struct lg_backtrace *b = a->b;
 	int r;
 
-	if (b->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 16;
-		struct lg_thread_bt *v = realloc(b->t, nc * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return DWARF_CB_ABORT;
-		}
-		b->t = v;
-		a->cap = nc;
+	if (LG_GROW(b->t, a->cap, b->n + 1, 16)) {
+		a->oom = true;
+		return DWARF_CB_ABORT;
 	}
 	a->cur = &b->t[b->n++];
 	memset(a->cur, 0, sizeof(*a->cur));
@@ -258,12 +225,12 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 
 int lg_unwind_dwfl(struct lg_unwind *u, struct lg_backtrace *out)
 {
-	struct thr_acc a = { .u = u, .b = out };
+	struct thread_walk a = { .u = u, .b = out };
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->unwinder = "libdwfl";
-	r = dwfl_core_file_attach(u->dwfl, u->elf);
+	r = dwfl_core_file_attach(u->dwfl, u->core->elf);
 	if (r < 0) {
 		if (asprintf(&out->error, "dwfl_core_file_attach: %s", dwfl_errmsg(-1)) < 0)
 			out->error = NULL;

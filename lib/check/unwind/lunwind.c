@@ -14,6 +14,7 @@
 #include <libunwind-coredump.h>
 
 #include "check/unwind/unwind.h"
+#include "common/grow.h"
 
 /* Exported by libunwind-x86_64 but not declared in its headers. */
 extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
@@ -30,7 +31,8 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 #define EH_PE_datarel 0x30
 #define EH_PE_omit 0xff
 
-struct lunw_arg {
+/* The argument of every accessor below. */
+struct lunwind_ctx {
 	struct lg_unwind *u;
 	struct UCD_info *ucd;
 	struct lg_thread_bt *t;	/* the thread being unwound */
@@ -38,7 +40,7 @@ struct lunw_arg {
 
 static int acc_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
-	struct lunw_arg *a = arg;
+	struct lunwind_ctx *a = arg;
 
 	if (write)
 		return -UNW_EREADONLYREG;
@@ -49,13 +51,13 @@ static int acc_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int wr
 
 static int acc_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
 {
-	struct lunw_arg *a = arg;
+	struct lunwind_ctx *a = arg;
 	return _UCD_access_reg(as, reg, val, write, a->ucd);
 }
 
 static int acc_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
 {
-	struct lunw_arg *a = arg;
+	struct lunwind_ctx *a = arg;
 	return _UCD_access_fpreg(as, reg, val, write, a->ucd);
 }
 
@@ -78,7 +80,7 @@ static int acc_dyn_list(unw_addr_space_t as, unw_word_t *addr, void *arg)
 static int acc_proc_name(unw_addr_space_t as, unw_word_t ip, char *buf, size_t len,
 			 unw_word_t *off, void *arg)
 {
-	struct lunw_arg *a = arg;
+	struct lunwind_ctx *a = arg;
 	char *name, *mod;
 	int r = -UNW_ENOINFO;
 
@@ -125,7 +127,7 @@ static size_t eh_read(struct lg_unwind *u, uint8_t enc, uint64_t addr, uint64_t 
 /* libunwind falls back to frame-pointer guesses when we have no table:
  * remember from which frame, so a disagreement past it is not blamed on
  * the core. */
-static void degrade(struct lunw_arg *a, Dwfl_Module *mod, uint64_t ip, const char *why)
+static void degrade(struct lunwind_ctx *a, Dwfl_Module *mod, uint64_t ip, const char *why)
 {
 	const char *mname = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : NULL;
 
@@ -140,7 +142,7 @@ static void degrade(struct lunw_arg *a, Dwfl_Module *mod, uint64_t ip, const cha
 static int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			      int need_unwind_info, void *arg)
 {
-	struct lunw_arg *a = arg;
+	struct lunwind_ctx *a = arg;
 	Dwfl_Module *mod = dwfl_addrmodule(a->u->dwfl, ip);
 	Dwarf_Addr low, high;
 	GElf_Addr bias;
@@ -205,7 +207,7 @@ static unw_accessors_t lg_lunw_accessors = {
 	.get_proc_name = acc_proc_name,
 };
 
-static int unwind_thread(struct lg_unwind *u, unw_addr_space_t as, struct lunw_arg *a,
+static int unwind_thread(struct lg_unwind *u, unw_addr_space_t as, struct lunwind_ctx *a,
 			 struct lg_thread_bt *t)
 {
 	unw_cursor_t cur;
@@ -238,14 +240,8 @@ static int unwind_thread(struct lg_unwind *u, unw_addr_space_t as, struct lunw_a
 		}
 		if (t->n >= LG_UNWIND_MAX_FRAMES)
 			break;
-		if (t->n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct lg_frame *v = realloc(t->f, nc * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			t->f = v;
-			cap = nc;
-		}
+		if (LG_GROW(t->f, cap, t->n + 1, 16))
+			return -ENOMEM;
 		f = &t->f[t->n++];
 		f->pc = ip;
 		f->activation = next_act;
@@ -267,7 +263,7 @@ static int unwind_thread(struct lg_unwind *u, unw_addr_space_t as, struct lunw_a
 
 int lg_unwind_libunwind(struct lg_unwind *u, struct lg_backtrace *out)
 {
-	struct lunw_arg a = { .u = u };
+	struct lunwind_ctx a = { .u = u };
 	unw_addr_space_t as = NULL;
 	int r = 0, n;
 

@@ -16,17 +16,14 @@
 #define LG_UNWIND_MAX_FRAMES 256
 
 struct lg_unwind {
-	const struct lg_core *core;
-	int fd;
-	Elf *elf;
+	const struct lg_core *core;	/* its libelf handle is libdwfl's too */
 	Dwfl *dwfl;
-	char *debuginfo_path;
 	int nmodules_reported;
 };
 
-/* Open CORE with libelf and report its modules to libdwfl (EXE names the
- * main executable when NT_FILE's path is not usable).  Returns 0, or
- * -ENOEXEC with ERR set when libelf/libdwfl cannot open the core at all. */
+/* Report CORE's modules to libdwfl (EXE names the main executable when
+ * NT_FILE's path is not usable).  CORE stays open until lg_unwind_close.
+ * Returns 0, or -ENOEXEC with ERR set when libdwfl cannot read the core. */
 int lg_unwind_open(struct lg_unwind *u, const struct lg_core *core, const char *exe,
 		   struct lg_error *err);
 void lg_unwind_close(struct lg_unwind *u);

@@ -1,0 +1,167 @@
+/* XSTATE: the legacy x87/SSE area and every extended component enabled in
+ * both cores' XCR0, each found where that core's writer put it. */
+#include <cpuid.h>
+#include <string.h>
+
+#include "check/diff_impl.h"
+#include "common/grow.h"
+
+/* The FXSAVE area compared: up to the XMM registers' end, without
+ * mxcsr_mask (FPREGSET's comparison covers it) and the reserved bytes. */
+#define FXSAVE_MXCSR_MASK_OFF 28
+#define FXSAVE_MXCSR_MASK_LEN 4
+#define FXSAVE_XMM_END 416
+/* XCR0 bits 0 and 1: x87 and SSE, the legacy area. */
+#define XFEATURES_LEGACY 3ull
+
+/* gdb 13 (i387-tdep.c) writes XSTATE from its register cache at fixed
+ * offsets, the original Intel layout, whatever the CPU's layout is. */
+static const struct { unsigned comp; uint32_t off, size; } gdb_xsave_layout[] = {
+	{ 2, 576, 256 }, { 3, 960, 64 }, { 4, 1024, 64 }, { 5, 1088, 64 },
+	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
+};
+
+void lg_xstate_source_init(struct lg_xstate_source *src, const struct lg_core *c)
+{
+	char why[160];
+
+	memset(src, 0, sizeof(*src));
+	src->gdb = lg_core_written_by_gdb(c);
+	/* A malformed note is validate mode's failure (note.xsave-layout);
+	 * here it is just not used. */
+	if (!src->gdb && c->xsave_layout && c->nxsave_layout == 1 &&
+	    !lg_xsave_layout_parse(c->xsave_layout, c->xsave_layout_size, &src->layout, why, sizeof(why)))
+		src->note = true;
+}
+
+const char *lg_xstate_source_name(const struct lg_xstate_source *src)
+{
+	return src->gdb ? "gdb's" : src->note ? "NT_X86_XSAVE_LAYOUT" : "CPUID";
+}
+
+/* XSAVE component I's offset and size in a core: gdb's fixed layout for
+ * gdb's cores; else the core's NT_X86_XSAVE_LAYOUT, which describes the
+ * CPU that wrote it; else, for cores without one (gdb's, kernels before
+ * 6.11), the standard layout from this machine's CPUID leaf 0xD, which is
+ * right only when the core comes from a CPU like this one. */
+static bool xsave_component(const struct lg_xstate_source *src, unsigned i, uint32_t *off, uint32_t *size)
+{
+	unsigned eax, ebx, ecx, edx;
+
+	if (src->gdb) {
+		for (size_t k = 0; k < LG_ARRAY_SIZE(gdb_xsave_layout); k++)
+			if (gdb_xsave_layout[k].comp == i) {
+				*off = gdb_xsave_layout[k].off;
+				*size = gdb_xsave_layout[k].size;
+				return true;
+			}
+		return false;
+	}
+	if (src->note) {
+		const struct lg_xsave_comp *c = lg_xsave_layout_find(&src->layout, i);
+		if (!c)
+			return false;
+		*off = c->offset;
+		*size = c->size;
+		return true;
+	}
+	if (!__get_cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx) || !eax)
+		return false;
+	*size = eax;
+	*off = ebx;
+	return true;
+}
+
+/* Extended component I, at OFF in X and OFFB in Y, SIZE bytes in both. */
+static void diff_component(const struct lg_xstate_source *sa, const struct lg_xstate_source *sb,
+			   const struct lg_core_thread *x, const struct lg_core_thread *y, unsigned i,
+			   uint32_t off, uint32_t offb, uint32_t size, struct lg_check_list *ck, bool *any)
+{
+	static const uint8_t zeros[8192];
+	uint64_t bva = lg_get64(x->xstate + LG_XSTATE_HDR_OFF), bvb = lg_get64(y->xstate + LG_XSTATE_HDR_OFF);
+	const uint8_t *pa, *pb;
+
+	if (sa->gdb != sb->gdb) {
+		/* gdb copied the component from the kernel's buffer at its
+		 * fixed offset: right only where the kernel-style core (same
+		 * process, same CPU) has it at that offset too. */
+		uint32_t gdb_off = sa->gdb ? off : offb, kernel_off = sa->gdb ? offb : off;
+		if (gdb_off != kernel_off) {
+			lg_check_expected(ck, "xstate.gdb-misplaced", "diff.xstate.component",
+					  "thread %d: component %u at %u in gdb's layout, at %u in the %s",
+					  x->tid, i, gdb_off, kernel_off,
+					  (sa->gdb ? sb : sa)->note ? "other core's NT_X86_XSAVE_LAYOUT" : "CPUID layout");
+			return;
+		}
+	}
+	if ((uint64_t)off + size > x->xstate_size || (uint64_t)offb + size > y->xstate_size) {
+		lg_check_expected(ck, "xstate.size", "diff.xstate.size",
+				  "thread %d: component %u is beyond one XSTATE's size", x->tid, i);
+		return;
+	}
+	/* A clear xstate_bv bit means the component is in its init state
+	 * (all zeros for components 2 and up), whatever the buffer holds. */
+	pa = bva >> i & 1 ? x->xstate + off : zeros;
+	pb = bvb >> i & 1 ? y->xstate + offb : zeros;
+	if (size > sizeof(zeros) && (!(bva >> i & 1) || !(bvb >> i & 1)))
+		return;
+	if (memcmp(pa, pb, size)) {
+		*any = true;
+		lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.component",
+			     "thread %d: XSAVE component %u (%u bytes at %u) differs", x->tid, i, size, off);
+	} else if ((bva ^ bvb) >> i & 1) {
+		lg_check_expected(ck, "xstate.header", "diff.xstate.header",
+				  "thread %d: component %u saved by one side in its init state", x->tid, i);
+	}
+}
+
+void lg_diff_xstate(const struct lg_xstate_source *sa, const struct lg_xstate_source *sb,
+		    const struct lg_core_thread *x, const struct lg_core_thread *y,
+		    struct lg_check_list *ck, bool *any)
+{
+	uint64_t xa, xb, bva, bvb, common;
+
+	if (!x->xstate || !y->xstate) {
+		if (x->xstate || y->xstate) {
+			*any = true;
+			lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate", "thread %d: NT_X86_XSTATE only in %s", x->tid,
+				     x->xstate ? "a" : "b");
+		}
+		return;
+	}
+	if (x->xstate_size < LG_XSAVE_EXT_START || y->xstate_size < LG_XSAVE_EXT_START) {
+		*any = true;
+		lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate", "thread %d: XSTATE shorter than its header", x->tid);
+		return;
+	}
+	if (x->xstate_size != y->xstate_size)
+		lg_check_expected(ck, "xstate.size", "diff.xstate.size", "thread %d: %zu vs %zu bytes",
+				  x->tid, x->xstate_size, y->xstate_size);
+	xa = lg_get64(x->xstate + LG_XSTATE_XCR0_OFF);
+	xb = lg_get64(y->xstate + LG_XSTATE_XCR0_OFF);
+	bva = lg_get64(x->xstate + LG_XSTATE_HDR_OFF);
+	bvb = lg_get64(y->xstate + LG_XSTATE_HDR_OFF);
+	if (xa != xb) {
+		*any = true;
+		lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.xcr0", "thread %d: xcr0 0x%llx vs 0x%llx", x->tid,
+			     (unsigned long long)xa, (unsigned long long)xb);
+	}
+	common = xa & xb;
+	if (common & bva & bvb & XFEATURES_LEGACY) {
+		const size_t after = FXSAVE_MXCSR_MASK_OFF + FXSAVE_MXCSR_MASK_LEN;
+		if (memcmp(x->xstate, y->xstate, FXSAVE_MXCSR_MASK_OFF) ||
+		    memcmp(x->xstate + after, y->xstate + after, FXSAVE_XMM_END - after)) {
+			*any = true;
+			lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.legacy", "thread %d: x87/SSE area differs", x->tid);
+		}
+	}
+	if (sa->gdb != sb->gdb)
+		lg_check_expected(ck, "xstate.layout", "diff.xstate.layout", "thread %d: XSTATE layouts differ", x->tid);
+	for (unsigned i = 2; i < 63; i++) {
+		uint32_t off, size, offb, sizeb;
+		if (!(common >> i & 1) || !xsave_component(sa, i, &off, &size) ||
+		    !xsave_component(sb, i, &offb, &sizeb) || size != sizeb)
+			continue;
+		diff_component(sa, sb, x, y, i, off, offb, size, ck, any);
+	}
+}
