@@ -138,7 +138,7 @@ static size_t walk(const struct lg_buf *b, uint32_t *types, char owners[][8], si
 
 START_TEST(notes_encoding)
 {
-	struct lg_buf b = { 0 };
+	struct lg_buf b = { 0 }, xs = { 0 };
 	struct lg_procinfo pi;
 	struct lg_thread t;
 	struct lg_threadinfo ti;
@@ -167,6 +167,9 @@ START_TEST(notes_encoding)
 	t.gregs.p[16 * 8] = 0x42;	/* rip */
 	lg_buf_append_zeros(&t.regsets[0], 512);
 	lg_buf_append_zeros(&t.regsets[1], 2696);
+	/* XSTATE's xcr0 (x87, SSE, AVX): the arch may lay it out anew. */
+	t.regsets[1].p[464] = 0x7;
+	ck_assert_int_eq(lg_arch_regset_note(1, t.regsets[1].p, t.regsets[1].len, &xs), 0);
 	memset(&ti, 0, sizeof(ti));
 	ti.utime = 250;
 	ti.sigpend = 1u << 9;
@@ -186,7 +189,8 @@ START_TEST(notes_encoding)
 	ck_assert_str_eq(owners[2], "CORE");
 	ck_assert_uint_eq(types[3], 0x202);	/* NT_X86_XSTATE */
 	ck_assert_str_eq(owners[3], "LINUX");
-	ck_assert_uint_eq(sizes[3], 2696);
+	ck_assert_uint_eq(sizes[3], xs.len);
+	ck_assert_mem_eq(d[3], xs.p, xs.len);
 	ck_assert_uint_eq(types[4], 0x53494749);	/* NT_SIGINFO */
 	ck_assert_uint_eq(sizes[4], 128);
 	ck_assert_uint_eq(types[5], NT_AUXV);
@@ -233,6 +237,7 @@ START_TEST(notes_encoding)
 	lg_buf_free(&t.gregs);
 	lg_buf_free(&t.regsets[0]);
 	lg_buf_free(&t.regsets[1]);
+	lg_buf_free(&xs);
 }
 END_TEST
 
