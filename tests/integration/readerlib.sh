@@ -8,9 +8,17 @@
 # answers, except where a row of the table in README ("Differences from
 # gcore") says otherwise; those rows are normalised here, each with its name.
 #
-# Environment (exported by the top Makefile.am): LLDB, DRGN, DLV, GO, JAVAC,
-# JAVA, JHSDB, PYTHON3 (a Python that has the drgn module).
+# Environment (exported by the top Makefile.am; found on PATH otherwise):
+# LLDB, DRGN, DLV, GO, JAVAC, JAVA, JHSDB.  PYTHON (python3 on PATH) runs
+# corecmp.py, which needs nothing but the standard library.
 
+: "${LLDB:=$(command -v lldb-16 || command -v lldb || true)}"
+: "${DRGN:=$(command -v drgn || true)}"
+: "${DLV:=$(command -v dlv || true)}"
+: "${GO:=$(command -v go || true)}"
+: "${JAVAC:=$(command -v javac || true)}"
+: "${JAVA:=$(command -v java || true)}"
+: "${JHSDB:=$(command -v jhsdb || true)}"
 : "${PYTHON:=$(command -v python3 || true)}"
 
 # lg_three_dumps TARGET [ARGS...]: start TARGET, SIGSTOP it, dump it with
