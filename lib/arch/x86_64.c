@@ -163,7 +163,12 @@ int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t l
 	if ((r = lg_buf_append_zeros(out, m->size)))
 		return r;
 	memcpy(out->p, src, len < LG_XSAVE_LEGACY ? len : LG_XSAVE_LEGACY);
-	memcpy(&bv, out->p + LG_XSAVE_XSTATE_BV, sizeof(bv));
+	/* Every enabled component is present, as gdb's gcore writes them:
+	 * Delve shows no ymm register at all for a thread whose AVX bit is
+	 * clear.  The state is the same: where the bit was clear, the
+	 * kernel's buffer (copy_xstate_to_uabi_buf) holds the component's
+	 * init value. */
+	bv = m->xcr0;
 	for (k = 0; k < m->n; k++) {
 		if (m->c[k].from + (size_t)m->c[k].size <= len)
 			memcpy(out->p + m->c[k].to, src + m->c[k].from, m->c[k].size);

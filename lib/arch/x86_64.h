@@ -53,8 +53,9 @@ void lg_arch_xsave_cpuid(struct lg_xsave_cpuid *cpu);
  * -EINVAL if XCR0 enables a component CPU has no size for. */
 int lg_arch_xsave_map(uint64_t xcr0, const struct lg_xsave_cpuid *cpu, struct lg_xsave_map *m);
 /* Rewrite the kernel's area IN (LEN bytes, laid out as the CPUID offsets in
- * M say) into OUT, laid out as M's "to" offsets, M->size bytes.  Returns 0
- * or -ENOMEM. */
+ * M say) into OUT, laid out as M's "to" offsets, M->size bytes, with every
+ * component of M->xcr0 marked present in xstate_bv (but those IN is too
+ * short for).  Returns 0 or -ENOMEM. */
 int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t len,
 			  struct lg_buf *out);
 /* NT_X86_XSAVE_LAYOUT's descriptor for M: one 16-byte record (type, size,
