@@ -50,9 +50,9 @@ uint64_t lg_arch_reg_sp(const void *gregs)
 
 /* ---- XSAVE: the layout gdb 13 reads, described by NT_X86_XSAVE_LAYOUT ---- */
 
-/* The offsets of Intel's first AVX-512 CPUs, which gdb 13 (i387-tdep.c) and
- * Delve 1.20 use whatever the CPU: AVX, MPX bounds and config, opmask,
- * ZMM_Hi256, Hi16_ZMM, PKRU. */
+/* The offsets of Intel's first AVX-512 CPUs, which gdb 13 (i387-tdep.c) uses
+ * whatever the CPU: AVX (Delve 1.20 reads it at 576 too), MPX bounds and
+ * config, opmask, ZMM_Hi256, Hi16_ZMM, PKRU. */
 static const struct {
 	uint8_t feature;
 	uint16_t offset, size;
@@ -229,7 +229,7 @@ int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *de
 /* Linux 6.11 added NT_X86_XSAVE_LAYOUT because readers guessed the layout
  * from the note's size and XCR0, wrongly on AMD CPUs; ours describes the
  * layout lg_arch_regset_note() wrote, so readers that use it (gdb 14+) and
- * readers that assume Intel's offsets (gdb 13, Delve) read the same bytes. */
+ * readers that assume Intel's offsets (gdb 13) read the same bytes. */
 int lg_arch_process_notes(struct lg_buf *notes)
 {
 	struct lg_buf d = { 0 };

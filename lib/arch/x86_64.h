@@ -3,8 +3,8 @@
  * PTRACE_GETREGSET(NT_X86_XSTATE) returns the XSAVE area in the standard
  * (non-compacted) format, each component at the offset CPUID leaf 0xD gives
  * for it on this CPU.  Readers disagree on how to find the components in a
- * core: gdb 13 and Delve use Intel's original fixed offsets and want the
- * size those offsets give for the core's XCR0; gdb 14+ and Linux 6.11+ use
+ * core: gdb 13 uses Intel's original fixed offsets (Delve 1.20 too, for AVX)
+ * and wants the size those offsets give for the core's XCR0; gdb 14+ and Linux 6.11+ use
  * NT_X86_XSAVE_LAYOUT, a list of (component, size, offset).  On CPUs whose
  * offsets are Intel's, both agree with the kernel's buffer; on others (AMD
  * Zen 4 and later: AVX-512 state right after AVX, no MPX hole; AMD Zen 2/3

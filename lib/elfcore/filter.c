@@ -64,8 +64,8 @@ enum lg_dump_what lg_filter_mapping(const struct lg_mapping *m, const struct lg_
 		return LG_DUMP_WHOLE;
 	if ((m->vmflags & LG_VM_DD) && !f->all)
 		return LG_DUMP_NONE;
-	/* Zeros: file space, never read, holes in the file (before -a,
-	 * which would otherwise give a reservation of terabytes space). */
+	/* Zeros: file space, never read, holes in the file.  Before -a,
+	 * which would give a terabyte reservation terabytes of it. */
 	if (lg_filter_never_written(m, f))
 		return m->end - m->start < f->zeros_below ? LG_DUMP_WHOLE : LG_DUMP_NONE;
 	/* -a: every mapping the process can read, whatever the filter says. */
