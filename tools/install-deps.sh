@@ -2,8 +2,13 @@
 # Install what lgcore needs to build and test, from Debian/Ubuntu packages.
 # Runs apt-get directly as root, through sudo otherwise.
 set -e
+# The readers the reader tests compare gcore's and lgcore's cores in:
+# lldb-16 (bookworm also has lldb, 14, which conflicts with it: 16 is the
+# newer, with python3-lldb-16 for its scripting), drgn, Delve with the Go
+# toolchain that builds its target, the JDK for jhsdb and javac.
 pkgs="autoconf automake make gcc pkg-config libdw-dev libelf-dev libunwind-dev check
-      elfutils gdb procps util-linux strace python3"
+      elfutils gdb procps util-linux strace python3
+      lldb-16 python3-lldb-16 python3-drgn delve golang-go openjdk-17-jdk-headless"
 if [ "$(id -u)" = 0 ]; then as_root=""; else as_root="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $as_root apt-get update -qq

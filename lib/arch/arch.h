@@ -24,8 +24,14 @@ extern const struct lg_regset lg_arch_regsets[];
 extern const size_t lg_arch_nregsets;
 
 struct lg_buf;
+/* The note a core carries for regset I (an index into lg_arch_regsets[])
+ * whose contents PTRACE_GETREGSET returned as RAW, LEN bytes: a copy, except
+ * where readers need another layout than the kernel's (x86-64: XSTATE,
+ * see x86_64.h).  DESC is replaced.  Returns 0 or -ENOMEM. */
+int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *desc);
 /* Process-wide notes the kernel writes after all the others (x86-64:
- * NT_X86_XSAVE_LAYOUT, Linux 6.11).  Returns 0 or -ENOMEM. */
+ * NT_X86_XSAVE_LAYOUT, Linux 6.11, describing what lg_arch_regset_note()
+ * wrote).  Returns 0 or -ENOMEM. */
 int lg_arch_process_notes(struct lg_buf *notes);
 
 /* The general registers as pr_reg holds them (struct user_regs_struct). */

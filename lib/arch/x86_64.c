@@ -1,12 +1,15 @@
 /* x86-64: the register sets a core carries and where pc/sp live in pr_reg. */
 #include <cpuid.h>
 #include <elf.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/user.h>
 
 #include "arch/arch.h"
+#include "arch/x86_64.h"
 #include "common/buf.h"
+#include "common/grow.h"
 #include "elfcore/elfcore.h"
 
 #ifndef NT_X86_XSTATE
@@ -45,36 +48,203 @@ uint64_t lg_arch_reg_sp(const void *gregs)
 	return r.rsp;
 }
 
-/* Where each XSAVE component lives in NT_X86_XSTATE.  Readers used to guess
- * it from the note's size and XCR0, which is wrong on AMD CPUs with AVX-512
- * (no MPX hole: 2432 bytes instead of Intel's 2688), so Linux 6.11 added
- * this note; we write it as the kernel does, one record per extended
- * feature enabled in XCR0, with the offsets of the standard (user) format
- * that PTRACE_GETREGSET returns. */
+/* ---- XSAVE: the layout gdb 13 reads, described by NT_X86_XSAVE_LAYOUT ---- */
+
+/* The offsets of Intel's first AVX-512 CPUs, which gdb 13 (i387-tdep.c) uses
+ * whatever the CPU: AVX (Delve 1.20 reads it at 576 too), MPX bounds and
+ * config, opmask, ZMM_Hi256, Hi16_ZMM, PKRU. */
+static const struct {
+	uint8_t feature;
+	uint16_t offset, size;
+} intel_fixed[] = {
+	{ 2, 576, 256 }, { 3, 960, 64 }, { 4, 1024, 64 }, { 5, 1088, 64 },
+	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
+};
+
+/* The size gdb 13 requires (X86_XSTATE_SIZE): a shorter section is dropped
+ * with "Section .reg-xstate too small", every extended register then reads
+ * <unavailable>. */
+static uint32_t gdb13_size(uint64_t xcr0)
+{
+	if (xcr0 & (1u << 9))
+		return 2696;
+	if (xcr0 & 0xe0)
+		return 2688;
+	if (xcr0 & 0x18)
+		return 1088;
+	if (xcr0 & 0x4)
+		return 832;
+	return LG_XSAVE_LEGACY;
+}
+
+void lg_arch_xsave_cpuid(struct lg_xsave_cpuid *cpu)
+{
+	unsigned int a, b, c, d, i;
+
+	memset(cpu, 0, sizeof(*cpu));
+	if (__get_cpuid_max(0, NULL) < 0xd)
+		return;
+	for (i = 2; i < 64; i++) {
+		__cpuid_count(0xd, i, a, b, c, d);
+		/* ECX bit 0: a supervisor component (IA32_XSS), never in
+		 * the user-visible area. */
+		if (c & 1)
+			continue;
+		cpu->size[i] = a;
+		cpu->offset[i] = b;
+	}
+}
+
+static bool overlaps(const struct lg_xsave_map *m, uint32_t off, uint32_t size)
+{
+	unsigned k;
+
+	for (k = 0; k < m->n; k++)
+		if (m->c[k].to && off < m->c[k].to + m->c[k].size && m->c[k].to < off + size)
+			return true;
+	return false;
+}
+
+int lg_arch_xsave_map(uint64_t xcr0, const struct lg_xsave_cpuid *cpu, struct lg_xsave_map *m)
+{
+	uint32_t end = LG_XSAVE_LEGACY;
+	unsigned i, k, pass;
+
+	memset(m, 0, sizeof(*m));
+	m->xcr0 = xcr0;
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 >> i & 1))
+			continue;
+		if (!cpu->size[i] || cpu->offset[i] < LG_XSAVE_LEGACY)
+			return -EINVAL;
+		m->c[m->n].feature = i;
+		m->c[m->n].size = cpu->size[i];
+		m->c[m->n].from = cpu->offset[i];
+		for (k = 0; k < LG_ARRAY_SIZE(intel_fixed); k++)
+			if (intel_fixed[k].feature == i && intel_fixed[k].size == cpu->size[i])
+				m->c[m->n].to = intel_fixed[k].offset;
+		m->n++;
+	}
+	/* Components gdb 13 does not know (AMX tiles, APX, later ones) keep
+	 * their CPUID offset where it is free, which on Intel CPUs it always
+	 * is: there the whole area stays as the kernel gave it.  The rest go
+	 * after everything else. */
+	for (pass = 0; pass < 2; pass++)
+		for (k = 0; k < m->n; k++) {
+			uint32_t off = m->c[k].from, size = m->c[k].size;
+			if (m->c[k].to)
+				continue;
+			if (pass == 1) {
+				for (i = 0; i < m->n; i++)
+					if (m->c[i].to && m->c[i].to + m->c[i].size > end)
+						end = m->c[i].to + m->c[i].size;
+				off = (end + 63) & ~63u;
+			}
+			if (pass == 1 || !overlaps(m, off, size))
+				m->c[k].to = off;
+		}
+	end = gdb13_size(xcr0);
+	for (k = 0; k < m->n; k++)
+		if (m->c[k].to + m->c[k].size > end)
+			end = m->c[k].to + m->c[k].size;
+	m->size = end;
+	return 0;
+}
+
+int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t len,
+			  struct lg_buf *out)
+{
+	const uint8_t *src = in;
+	uint64_t bv, zero = 0;
+	unsigned k;
+	int r;
+
+	out->len = 0;
+	if ((r = lg_buf_append_zeros(out, m->size)))
+		return r;
+	memcpy(out->p, src, len < LG_XSAVE_LEGACY ? len : LG_XSAVE_LEGACY);
+	/* Every enabled component is present, as gdb's gcore writes them:
+	 * Delve shows no ymm register at all for a thread whose AVX bit is
+	 * clear.  The state is the same: where the bit was clear, the
+	 * kernel's buffer (copy_xstate_to_uabi_buf) holds the component's
+	 * init value. */
+	bv = m->xcr0;
+	for (k = 0; k < m->n; k++) {
+		if (m->c[k].from + (size_t)m->c[k].size <= len)
+			memcpy(out->p + m->c[k].to, src + m->c[k].from, m->c[k].size);
+		else	/* not in what the kernel gave: say init state */
+			bv &= ~(1ull << m->c[k].feature);
+	}
+	memcpy(out->p + LG_XSAVE_XSTATE_BV, &bv, sizeof(bv));
+	/* The standard format: readers take a set bit 63 for the compacted
+	 * one, whose offsets are different again. */
+	memcpy(out->p + LG_XSAVE_XCOMP_BV, &zero, sizeof(zero));
+	return 0;
+}
+
+int lg_arch_xsave_layout_desc(const struct lg_xsave_map *m, struct lg_buf *desc)
+{
+	unsigned k;
+	int r;
+
+	desc->len = 0;
+	for (k = 0; k < m->n; k++) {
+		uint32_t rec[4] = { m->c[k].feature, m->c[k].size, m->c[k].to, 0 };
+		if ((r = lg_buf_append(desc, rec, sizeof(rec))))
+			return r;
+	}
+	return 0;
+}
+
+/* CPUID is read once: in a VM every CPUID exits to the hypervisor. */
+static const struct lg_xsave_cpuid *this_cpu(void)
+{
+	static struct lg_xsave_cpuid cpu;
+	static bool done;
+
+	if (!done) {
+		lg_arch_xsave_cpuid(&cpu);
+		done = true;
+	}
+	return &cpu;
+}
+
+int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *desc)
+{
+	struct lg_xsave_map m;
+	uint64_t xcr0;
+
+	if (i < lg_arch_nregsets && lg_arch_regsets[i].note_type == NT_X86_XSTATE &&
+	    len >= LG_XSAVE_LEGACY) {
+		/* The XCR0 the kernel saved the area under; it sets XCR0 to
+		 * the same user features for every process. */
+		memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+		if (!lg_arch_xsave_map(xcr0, this_cpu(), &m))
+			return lg_arch_xsave_convert(&m, raw, len, desc);
+	}
+	desc->len = 0;
+	return lg_buf_append(desc, raw, len);
+}
+
+/* Linux 6.11 added NT_X86_XSAVE_LAYOUT because readers guessed the layout
+ * from the note's size and XCR0, wrongly on AMD CPUs; ours describes the
+ * layout lg_arch_regset_note() wrote, so readers that use it (gdb 14+) and
+ * readers that assume Intel's offsets (gdb 13) read the same bytes. */
 int lg_arch_process_notes(struct lg_buf *notes)
 {
 	struct lg_buf d = { 0 };
-	unsigned int a, b, c, dx, i;
+	struct lg_xsave_map m;
+	unsigned int a, b, c, dx;
 	uint32_t lo, hi;
-	uint64_t xcr0;
 	int r = 0;
 
 	if (!__get_cpuid(1, &a, &b, &c, &dx) || !(c & bit_OSXSAVE))
 		return 0;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	xcr0 = (uint64_t)hi << 32 | lo;
-	for (i = 2; i < 64; i++) {
-		uint32_t rec[4];
-		if (!(xcr0 & (1ull << i)))
-			continue;
-		__cpuid_count(0xd, i, a, b, c, dx);
-		rec[0] = i;	/* type */
-		rec[1] = a;	/* size */
-		rec[2] = b;	/* offset in the standard format */
-		rec[3] = 0;	/* flags: reserved */
-		if ((r = lg_buf_append(&d, rec, sizeof(rec))))
-			goto out;
-	}
+	if (lg_arch_xsave_map((uint64_t)hi << 32 | lo, this_cpu(), &m))
+		return 0;
+	if ((r = lg_arch_xsave_layout_desc(&m, &d)))
+		goto out;
 	if (d.len)
 		r = lg_note_add(notes, "LINUX", NT_X86_XSAVE_LAYOUT, d.p, d.len);
 out:

@@ -39,7 +39,30 @@ enum lg_dump_what {
 struct lg_filter {
 	unsigned long bits;	/* coredump_filter */
 	bool all;		/* -a: MADV_DONTDUMP too, and every readable mapping */
+	/* Never-written mappings this large or larger get no file space
+	 * (lg_filter_zeros_cutoff); 0: none gets any, the kernel's rule. */
+	uint64_t zeros_below;
 };
+
+/* At most this much file space, all of it holes, goes to memory the process
+ * never wrote.  The kernel gives such mappings a PT_LOAD with p_filesz 0;
+ * gdb reads zeros there, lldb and drgn refuse to read at all, and gdb 13's
+ * gcore writes them out as zeros.  File space for them makes every reader
+ * read zeros without using disk blocks, but it counts in the file's apparent
+ * size: the bound keeps reservations of terabytes (MAP_NORESERVE arenas,
+ * sanitizer shadows with -a) from making a file that ext4 refuses (16 TiB
+ * with 4 KiB blocks, ext2/ext3 2 TiB) or that tools unaware of holes (scp,
+ * tar without -S, compressors) must read through. */
+#define LG_FILTER_ZEROS_BUDGET (64ull << 30)
+
+/* M is anonymous private memory that the process can read and never wrote
+ * (smaps shows neither anonymous nor swapped pages), which the filter F
+ * would dump if it had been written: its bytes are all zeros. */
+bool lg_filter_never_written(const struct lg_mapping *m, const struct lg_filter *f);
+/* The zeros_below that fits the never-written mappings of MAPS into
+ * LG_FILTER_ZEROS_BUDGET, the smallest first (so the largest are the ones
+ * left at p_filesz 0); UINT64_MAX when all fit. */
+uint64_t lg_filter_zeros_cutoff(const struct lg_maps *maps, const struct lg_filter *f);
 
 enum lg_dump_what lg_filter_mapping(const struct lg_mapping *m, const struct lg_filter *f);
 

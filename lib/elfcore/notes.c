@@ -80,6 +80,7 @@ int lg_note_prpsinfo(struct lg_buf *b, const struct lg_procinfo *pi)
 int lg_note_thread(struct lg_buf *b, const struct lg_thread_note *tn)
 {
 	const struct lg_thread *t = tn->t;
+	struct lg_buf d = { 0 };
 	struct elf_prstatus s;
 	siginfo_t si;
 	size_t i;
@@ -106,20 +107,24 @@ int lg_note_thread(struct lg_buf *b, const struct lg_thread_note *tn)
 	/* The kernel sets pr_fpvalid when the FPU state follows. */
 	s.pr_fpvalid = lg_arch_nregsets > 0 && t->regsets[0].len > 0;
 	if ((r = lg_note_add(b, "CORE", NT_PRSTATUS, &s, sizeof(s))))
-		return r;
+		goto out;
 
 	for (i = 0; i < lg_arch_nregsets && i < LG_MAX_REGSETS; i++) {
 		if (!t->regsets[i].len)
 			continue;
-		if ((r = lg_note_add(b, lg_arch_regsets[i].owner, lg_arch_regsets[i].note_type,
-				     t->regsets[i].p, t->regsets[i].len)))
-			return r;
+		if ((r = lg_arch_regset_note(i, t->regsets[i].p, t->regsets[i].len, &d)) ||
+		    (r = lg_note_add(b, lg_arch_regsets[i].owner, lg_arch_regsets[i].note_type,
+				     d.p, d.len)))
+			goto out;
 	}
 
 	memset(&si, 0, sizeof(si));
 	if (t->resume_sig)
 		memcpy(&si, t->siginfo, sizeof(si));
-	return lg_note_add(b, "CORE", NT_SIGINFO, &si, sizeof(si));
+	r = lg_note_add(b, "CORE", NT_SIGINFO, &si, sizeof(si));
+out:
+	lg_buf_free(&d);
+	return r;
 }
 
 int lg_note_auxv(struct lg_buf *b, const struct lg_procinfo *pi)

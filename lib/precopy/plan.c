@@ -8,12 +8,14 @@
 int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filter *f,
 		  struct lg_mem *mem, struct lg_error *err)
 {
+	struct lg_filter fz = *f;
 	size_t i;
 	int r = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->maps = *maps;
 	memset(maps, 0, sizeof(*maps));
+	fz.zeros_below = lg_filter_zeros_cutoff(&p->maps, f);
 	lg_layout_init(&p->layout);
 	p->e = calloc(p->maps.n ? p->maps.n : 1, sizeof(*p->e));
 	if (!p->e)
@@ -26,7 +28,7 @@ int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filte
 		long seg;
 
 		e->map = i;
-		e->what = lg_filter_mapping(m, f);
+		e->what = lg_filter_mapping(m, &fz);
 		if (e->what == LG_DUMP_ELF_HEADER) {
 			/* One page, to carry the build-id and let readers find
 			 * the module, if the mapping starts with ELF magic. */

@@ -196,13 +196,7 @@ lg_gdb() {
 		-ex "file $exe" -ex "core-file $core" -ex 'echo @@CUT@@\n' \
 		"${args[@]}" 2>&1 </dev/null |
 		sed -e '1,/^@@CUT@@$/d' |
-		grep -v 'Unexpected size of section .reg-xstate' |
-		if lg_xstate_short "$core"; then
-			# gdb prints it in the middle of an answer's line.
-			perl -0pe "s/warning: Section \`\.reg-xstate\/\d+' in core file too small\.\n//g"
-		else
-			cat
-		fi
+		grep -v 'Unexpected size of section .reg-xstate'
 }
 
 # lg_raise_map_count N: let the target have N mappings (vm.max_map_count is
@@ -219,39 +213,6 @@ lg_raise_map_count() {
 		lg_skip "vm.max_map_count is $old and this user cannot raise it to $want"
 	LG_OLD_MAP_COUNT=$old
 	trap 'echo "$LG_OLD_MAP_COUNT" >/proc/sys/vm/max_map_count; lg_cleanup' EXIT
-}
-
-# lg_xstate_short CORE: CORE's NT_X86_XSTATE is smaller than the 2688 bytes
-# of the fixed (Intel) layout gdb 13 knows.  That is the kernel's own XSAVE
-# area on CPUs with AVX-512 but no MPX (AMD Zen 4, where it is 2432 bytes):
-# kernel cores and lgcore's carry it as is, gdb 13 warns it is "too small"
-# and reads no extended state from it (gdb 14 reads it; the layout is also in
-# NT_X86_XSAVE_LAYOUT).  gcore writes 2688 bytes there, but with its AVX-512
-# state read at Intel's offsets, which on such CPUs hold other data
-# (lcorecheck reports it as diff.xstate.component).
-lg_xstate_short() {
-	local size
-	size=$("$EU_READELF" -n "$1" 2>/dev/null |
-		awk '$1 == "LINUX" && $3 == "X86_XSTATE" { print $2; exit }')
-	[ -n "$size" ] && [ "$size" -lt 2688 ]
-}
-
-# lg_drop_xstate_regs LGFILE GCFILE: where gdb 13 cannot read lgcore's
-# XSTATE (lg_xstate_short), drop from both register listings the registers
-# that only XSTATE carries and that gdb shows (partly) <unavailable> in
-# lgcore's core; fail if any other register is.  The x87/SSE registers
-# (NT_FPREGSET) and the general ones are still compared.
-lg_drop_xstate_regs() {
-	local lg=$1 gc=$2 names
-	names=$(awk '/<unavailable>/ { print $1 }' "$lg" | sort -u)
-	[ -n "$names" ] || return 0
-	echo "$names" | grep -Evq '^(k[0-7]|[yz]mm[0-9]+|[yz]mm[0-9]+h|xmm(1[6-9]|2[0-9]|3[01])|pkru)$' &&
-		lg_fail "registers other than the XSTATE-only ones are unavailable: $(echo $names)"
-	lg_info "gdb 13 cannot read this CPU's XSAVE layout; not compared: $(echo $names | wc -w) XSTATE-only registers"
-	awk 'NR == FNR { if (/<unavailable>/) drop[$1] = 1; next } !($1 in drop)' "$lg" "$lg" >"$lg.kept"
-	awk 'NR == FNR { if (/<unavailable>/) drop[$1] = 1; next } !($1 in drop)' "$lg" "$gc" >"$gc.kept"
-	mv "$lg.kept" "$lg"
-	mv "$gc.kept" "$gc"
 }
 
 # lg_same WHAT FILE_LGCORE FILE_GCORE: record a failure with a diff.

@@ -215,10 +215,12 @@ int main(int argc, char **argv)
 	memset(p, 0, RLEN);
 	add("zeros", p, RLEN, yesno(a0), yesno(a0));
 	/* Never written, so it has no anonymous pages (no anon_vma): the
-	 * kernel writes its PT_LOAD with p_filesz 0 whatever the filter.
-	 * -a dumps every readable mapping, this one as holes. */
+	 * kernel writes its PT_LOAD with p_filesz 0 whatever the filter, and
+	 * lldb and drgn then cannot read it.  lgcore gives it file space
+	 * (holes) when the filter dumps anonymous private memory, as gdb's
+	 * gcore writes it out; -a dumps every readable mapping. */
 	p = anon(BIG, MAP_PRIVATE);
-	add("untouched", p, BIG, "no", "yes");
+	add("untouched", p, BIG, yesno(a0), "yes");
 	/* cksum above read it: make sure reading mapped no real pages. */
 	madvise(p, BIG, MADV_DONTNEED);
 	/* Written at both ends only: dumped whole (bit 0), the never-touched

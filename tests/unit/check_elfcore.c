@@ -16,7 +16,7 @@
 #include "arch/arch.h"
 #include "elfcore/elfcore.h"
 
-static struct lg_maps features, edge;
+static struct lg_maps features, edge, reserve;
 
 static void load(const char *name, struct lg_maps *m)
 {
@@ -35,12 +35,14 @@ static void setup(void)
 {
 	load("smaps-features.txt", &features);
 	load("smaps-edge.txt", &edge);
+	load("smaps-reserve.txt", &reserve);
 }
 
 static void teardown(void)
 {
 	lg_maps_free(&features);
 	lg_maps_free(&edge);
+	lg_maps_free(&reserve);
 }
 
 static enum lg_dump_what decide(const struct lg_maps *m, uint64_t start, unsigned long bits, bool all)
@@ -116,6 +118,56 @@ START_TEST(filter_all)
 }
 END_TEST
 
+static enum lg_dump_what decide_z(const struct lg_maps *m, uint64_t start, const struct lg_filter *f)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].start == start)
+			return lg_filter_mapping(&m->v[i], f);
+	ck_abort_msg("no mapping at %lx", (unsigned long)start);
+	return LG_DUMP_NONE;
+}
+
+/* Never-written readable anonymous memory gets (hole) file space, the
+ * smallest mappings first, up to LG_FILTER_ZEROS_BUDGET; PROT_NONE and
+ * MADV_DONTDUMP never. */
+START_TEST(filter_never_written)
+{
+	const struct lg_maps *m = &reserve;
+	struct lg_filter f = { 0x33, false, 0 }, a = { 0x33, true, 0 }, none = { 0x32, false, 0 };
+
+	_Static_assert(LG_FILTER_ZEROS_BUDGET == 64ull << 30, "the fixture is sized for 64 GiB");
+	/* 1 MiB + 2 GiB fit; the two of 40 GiB do not both, and a tie is
+	 * left out whole; 4 TiB never. */
+	f.zeros_below = lg_filter_zeros_cutoff(m, &f);
+	ck_assert_uint_eq(f.zeros_below, 40ull << 30);
+	ck_assert_int_eq(decide_z(m, 0x7f1000000000, &f), LG_DUMP_WHOLE);
+	ck_assert_int_eq(decide_z(m, 0x7f1000101000, &f), LG_DUMP_WHOLE);
+	ck_assert_int_eq(decide_z(m, 0x7f1080102000, &f), LG_DUMP_NONE);
+	ck_assert_int_eq(decide_z(m, 0x7f1a80103000, &f), LG_DUMP_NONE);
+	ck_assert_int_eq(decide_z(m, 0x7f3480104000, &f), LG_DUMP_NONE);
+	ck_assert_int_eq(decide_z(m, 0x7f2480104000, &f), LG_DUMP_NONE);	/* PROT_NONE */
+	ck_assert_int_eq(decide_z(m, 0x7f1000100000, &f), LG_DUMP_NONE);	/* guard */
+	ck_assert_int_eq(decide_z(m, 0x7f7480105000, &f), LG_DUMP_NONE);	/* dd */
+	ck_assert_int_eq(decide_z(m, 0x7f7480205000, &f), LG_DUMP_WHOLE);	/* written */
+	ck_assert(lg_filter_never_written(&m->v[0], &f));
+	ck_assert(!lg_filter_never_written(&m->v[m->n - 1], &f));
+	/* Without the cutoff (0): the kernel's rule, p_filesz 0. */
+	f.zeros_below = 0;
+	ck_assert_int_eq(decide_z(m, 0x7f1000000000, &f), LG_DUMP_NONE);
+	/* -a: the MADV_DONTDUMP MiB counts too, and the bound holds. */
+	a.zeros_below = lg_filter_zeros_cutoff(m, &a);
+	ck_assert_uint_eq(a.zeros_below, 40ull << 30);
+	ck_assert_int_eq(decide_z(m, 0x7f7480105000, &a), LG_DUMP_WHOLE);
+	ck_assert_int_eq(decide_z(m, 0x7f3480104000, &a), LG_DUMP_NONE);
+	/* Anonymous private memory filtered out: no candidates at all. */
+	ck_assert_uint_eq(lg_filter_zeros_cutoff(m, &none), UINT64_MAX);
+	none.zeros_below = UINT64_MAX;
+	ck_assert_int_eq(decide_z(m, 0x7f1000000000, &none), LG_DUMP_NONE);
+	/* Everything fits: no cutoff. */
+	ck_assert_uint_eq(lg_filter_zeros_cutoff(&features, &f), UINT64_MAX);
+}
+END_TEST
+
 /* Walk notes: returns the number found, fills types/owners/sizes. */
 static size_t walk(const struct lg_buf *b, uint32_t *types, char owners[][8], size_t *sizes,
 		   const uint8_t **descs, size_t max)
@@ -138,7 +190,7 @@ static size_t walk(const struct lg_buf *b, uint32_t *types, char owners[][8], si
 
 START_TEST(notes_encoding)
 {
-	struct lg_buf b = { 0 };
+	struct lg_buf b = { 0 }, xs = { 0 };
 	struct lg_procinfo pi;
 	struct lg_thread t;
 	struct lg_threadinfo ti;
@@ -167,6 +219,9 @@ START_TEST(notes_encoding)
 	t.gregs.p[16 * 8] = 0x42;	/* rip */
 	lg_buf_append_zeros(&t.regsets[0], 512);
 	lg_buf_append_zeros(&t.regsets[1], 2696);
+	/* XSTATE's xcr0 (x87, SSE, AVX): the arch may lay it out anew. */
+	t.regsets[1].p[464] = 0x7;
+	ck_assert_int_eq(lg_arch_regset_note(1, t.regsets[1].p, t.regsets[1].len, &xs), 0);
 	memset(&ti, 0, sizeof(ti));
 	ti.utime = 250;
 	ti.sigpend = 1u << 9;
@@ -186,7 +241,8 @@ START_TEST(notes_encoding)
 	ck_assert_str_eq(owners[2], "CORE");
 	ck_assert_uint_eq(types[3], 0x202);	/* NT_X86_XSTATE */
 	ck_assert_str_eq(owners[3], "LINUX");
-	ck_assert_uint_eq(sizes[3], 2696);
+	ck_assert_uint_eq(sizes[3], xs.len);
+	ck_assert_mem_eq(d[3], xs.p, xs.len);
 	ck_assert_uint_eq(types[4], 0x53494749);	/* NT_SIGINFO */
 	ck_assert_uint_eq(sizes[4], 128);
 	ck_assert_uint_eq(types[5], NT_AUXV);
@@ -233,6 +289,7 @@ START_TEST(notes_encoding)
 	lg_buf_free(&t.gregs);
 	lg_buf_free(&t.regsets[0]);
 	lg_buf_free(&t.regsets[1]);
+	lg_buf_free(&xs);
 }
 END_TEST
 
@@ -531,6 +588,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, filter_default);
 	tcase_add_test(tc, filter_bits);
 	tcase_add_test(tc, filter_all);
+	tcase_add_test(tc, filter_never_written);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("notes");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,6 +1,7 @@
 /* lib/ptrace: every thread stopped and released as it was; signals kept;
  * a stopped process stays stopped; another tracer is named. */
 #include <check.h>
+#include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -116,17 +117,21 @@ END_TEST
 
 START_TEST(xsave_layout_matches_xstate)
 {
-	/* The layout note must describe exactly the XSTATE the kernel hands
-	 * us: its last component ends where the regset ends. */
+	/* The layout note must describe exactly the XSTATE the core gets
+	 * from what the kernel hands us: its last component ends where that
+	 * note ends, and each component holds the kernel's bytes of it (found
+	 * at its CPUID offset). */
 	struct lg_tgroup g;
 	struct lg_error e = { 0 };
-	struct lg_buf notes = { 0 };
+	struct lg_buf notes = { 0 }, xs = { 0 };
 	uint32_t h[3], rec[4], end = 576;
+	unsigned int a, b, c, d;
 	size_t off, i;
 
 	ck_assert_int_eq(lg_ptrace_stop_all(child, 0, &g, &e), 0);
 	ck_assert_int_eq(lg_ptrace_get_regs(&g.t[0], &e), 0);
 	ck_assert_int_eq(lg_arch_process_notes(&notes), 0);
+	ck_assert_int_eq(lg_arch_regset_note(1, g.t[0].regsets[1].p, g.t[0].regsets[1].len, &xs), 0);
 	if (notes.len) {
 		memcpy(h, notes.p, sizeof(h));
 		ck_assert_uint_eq(h[2], 0x205);
@@ -138,10 +143,15 @@ START_TEST(xsave_layout_matches_xstate)
 			ck_assert_uint_ge(rec[2], 576);
 			if (rec[2] + rec[1] > end)
 				end = rec[2] + rec[1];
+			__cpuid_count(0xd, rec[0], a, b, c, d);
+			ck_assert_uint_eq(a, rec[1]);
+			ck_assert_uint_le(b + a, g.t[0].regsets[1].len);
+			ck_assert_mem_eq(xs.p + rec[2], g.t[0].regsets[1].p + b, a);
 		}
-		ck_assert_uint_eq(end, g.t[0].regsets[1].len);
+		ck_assert_uint_eq(end, xs.len);
 	}
 	lg_buf_free(&notes);
+	lg_buf_free(&xs);
 	ck_assert_int_eq(lg_ptrace_release_all(&g, &e), 0);
 	lg_tgroup_free(&g);
 }

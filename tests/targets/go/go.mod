@@ -1,0 +1,3 @@
+module lgcore.test/target-go
+
+go 1.19
