@@ -82,15 +82,19 @@ static void diff_component(const struct lg_xstate_source *sa, const struct lg_xs
 	const uint8_t *pa, *pb;
 
 	if (sa->gdb != sb->gdb) {
-		/* gdb copied the component from the kernel's buffer at its
-		 * fixed offset: right only where the kernel-style core (same
-		 * process, same CPU) has it at that offset too. */
-		uint32_t gdb_off = sa->gdb ? off : offb, kernel_off = sa->gdb ? offb : off;
-		if (gdb_off != kernel_off) {
+		/* gdb 13 copied the component from the kernel's buffer at its
+		 * fixed (Intel) offset: right only where the CPU that filled
+		 * that buffer has the component there.  The other core's
+		 * NT_X86_XSAVE_LAYOUT describes that core's buffer, not the
+		 * kernel's (lgcore writes Intel's offsets on every CPU), so
+		 * ask this CPU: --against-gcore takes both cores here, and an
+		 * offline diff is meant to run on the machine that dumped. */
+		unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+		uint32_t gdb_off = sa->gdb ? off : offb;
+		if (!__get_cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx) || ebx != gdb_off) {
 			lg_check_expected(ck, "xstate.gdb-misplaced", "diff.xstate.component",
-					  "thread %d: component %u at %u in gdb's layout, at %u in the %s",
-					  x->tid, i, gdb_off, kernel_off,
-					  (sa->gdb ? sb : sa)->note ? "other core's NT_X86_XSAVE_LAYOUT" : "CPUID layout");
+					  "thread %d: component %u at %u in gdb's layout, at %u in this CPU's",
+					  x->tid, i, gdb_off, ebx);
 			return;
 		}
 	}
