@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
 #include "proc/proc.h"
@@ -67,24 +68,15 @@ void lg_ptrace_explain_eperm(pid_t pid, char *buf, size_t len)
 		snprintf(buf, len, "permission denied (not ours to ptrace)");
 }
 
-/* Wait for T's stop.  Returns 1 if stopped, 0 if the thread is gone. */
-static int wait_stop(struct lg_thread *t, struct lg_error *err)
+/* Wait for T's first stop after our interrupt.  Returns 1 if stopped, 0 if
+ * the thread is gone, -errno (ESRCH: the process exited). */
+static int wait_stop(struct lg_tgroup *g, struct lg_thread *t, struct lg_error *err)
 {
-	int status;
+	int status, r;
 
 	for (;;) {
-		pid_t w = waitpid(t->tid, &status, __WALL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			return lg_fail(err, errno, "waiting for thread %d", (int)t->tid);
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return 0;
-		if (!WIFSTOPPED(status))
-			continue;
+		if ((r = lg_ptrace_wait(g, t, &status, err)) <= 0)
+			return r;
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
 			/* Interrupt stop (SIGTRAP) or a group-stop reported as
 			 * an event stop: the process was stopped before us. */
@@ -102,13 +94,21 @@ static int wait_stop(struct lg_thread *t, struct lg_error *err)
 		}
 		/* Another event we did not ask for: let it go and wait again. */
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) < 0 && errno == ESRCH)
-			return 0;
+			t->gone = true;
 	}
 }
 
 int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 		       struct lg_error *err)
 {
+	struct lg_stop_opts o = { options, 0 };
+	return lg_ptrace_stop_all_opts(pid, &o, g, err);
+}
+
+int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_tgroup *g,
+			    struct lg_error *err)
+{
+	unsigned long options = o->ptrace_options;
 	pid_t *tids = NULL;
 	size_t ntids, i, first_new;
 	int r = 0;
@@ -116,6 +116,14 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 
 	memset(g, 0, sizeof(*g));
 	g->pid = pid;
+	g->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : LG_PTRACE_TIMEOUT_MS;
+	{
+		struct lg_procinfo pi;
+		if (!lg_procinfo_read(pid, &pi, NULL)) {
+			g->parent_is_us = pi.ppid == getpid();
+			lg_procinfo_free(&pi);
+		}
+	}
 	do {
 		found_new = false;
 		free(tids);
@@ -171,7 +179,7 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 		/* Once every listed thread is stopped none can clone, so one
 		 * more listing that finds nothing new means we have them all. */
 		for (i = first_new; i < g->n;) {
-			int s = wait_stop(&g->t[i], err);
+			int s = g->t[i].gone ? 0 : wait_stop(g, &g->t[i], err);
 			if (s < 0) {
 				r = s;
 				goto fail;
@@ -182,6 +190,11 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 				i++;
 		}
 	} while (found_new);
+	for (i = 0; i < g->n;)
+		if (g->t[i].gone)
+			drop(g, i);
+		else
+			i++;
 	if (g->n == 0) {
 		r = lg_failx(err, ESRCH, "no such process (it exited)");
 		goto fail;
@@ -210,7 +223,7 @@ int lg_ptrace_release_all(struct lg_tgroup *g, struct lg_error *err)
 
 	for (i = 0; i < g->n; i++) {
 		struct lg_thread *t = &g->t[i];
-		if (t->tid <= 0)
+		if (t->tid <= 0 || t->gone)
 			continue;
 		if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0 && errno != ESRCH &&
 		    !r)
