@@ -30,8 +30,11 @@
  * anon_inode:[userfaultfd] left in the victim are reported (not failed).
  * The summary groups trials by the phase lgcore was in when the signal
  * went out.  Exit status: 0 no harm and no hang, 1 otherwise, 2 usage. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -387,6 +390,36 @@ static void watch_and_signal(pid_t lg, const struct plan *pl, long delay, struct
 		close(fd);
 }
 
+/* A core the dump completed: an ELF core whose every segment is in the
+ * file.  lgcore links it under its name only when it is complete, so one
+ * can be there after a kill during the last instants of the dump. */
+static bool core_complete(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	struct stat sb;
+	bool ok = false, note = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), i;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) || pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_type != ET_CORE)
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+		    sizeof(ph))
+			goto out;
+		if (ph.p_offset + ph.p_filesz > (uint64_t)sb.st_size)
+			goto out;
+		note |= ph.p_type == PT_NOTE;
+	}
+	ok = note;
+out:
+	close(fd);
+	return ok;
+}
+
 static int clean_dir(bool core_ok, char *why, size_t len)
 {
 	struct dirent *de;
@@ -402,11 +435,12 @@ static int clean_dir(bool core_ok, char *why, size_t len)
 			continue;
 		if (!strcmp(de->d_name, "victim-status") || !strcmp(de->d_name, "lgcore.err"))
 			continue;
-		if (!bad && !(core_ok && !strcmp(de->d_name, want))) {
-			snprintf(why, len, "left %s in the output directory", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!bad && !((core_ok || core_complete(path)) && !strcmp(de->d_name, want))) {
+			snprintf(why, len, "left %s in the output directory%s", de->d_name,
+				 strcmp(de->d_name, want) ? "" : " (incomplete)");
 			bad = 1;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		unlink(path);
 	}
 	closedir(d);

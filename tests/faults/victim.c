@@ -29,7 +29,9 @@
  *   leader-exit  the main thread calls pthread_exit after EXIT_US; the
  *                others exit the process 100 ms later
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
