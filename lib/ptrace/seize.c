@@ -52,6 +52,21 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	return ti.state == 'Z' || ti.state == 'X';
 }
 
+/* The ppid field of /proc/PID/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	struct lg_buf b = { 0 };
+	char path[64], *p;
+	int ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!lg_read_file(path, &b) && (p = strrchr((char *)b.p, ')')) &&
+	    sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = -1;
+	lg_buf_free(&b);
+	return (pid_t)ppid;
+}
+
 void lg_ptrace_explain_eperm(pid_t pid, char *buf, size_t len)
 {
 	char path[64], val[32];
@@ -117,13 +132,7 @@ int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_t
 	memset(g, 0, sizeof(*g));
 	g->pid = pid;
 	g->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : LG_PTRACE_TIMEOUT_MS;
-	{
-		struct lg_procinfo pi;
-		if (!lg_procinfo_read(pid, &pi, NULL)) {
-			g->parent_is_us = pi.ppid == getpid();
-			lg_procinfo_free(&pi);
-		}
-	}
+	g->parent_is_us = parent_of(pid) == getpid();
 	do {
 		found_new = false;
 		free(tids);
@@ -146,8 +155,8 @@ int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_t
 				continue;
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, options) < 0) {
 				char why[128];
-				if (errno == ESRCH)
-					continue;	/* exited since the listing */
+				if (errno == ESRCH || (errno == EPERM && thread_is_dead(pid, tids[i])))
+					continue;	/* exited since the listing (a zombie: EPERM) */
 				if (errno == EPERM) {
 					lg_ptrace_explain_eperm(pid, why, sizeof(why));
 					r = lg_failx(err, EPERM, "%s", why);

@@ -60,7 +60,14 @@ static bool group_alive(pid_t pid)
 	for (i = 0; i < n && !alive; i++) {
 		unsigned long flags = 0;
 		char st = thread_state(pid, tids[i], &flags);
+		struct lg_threadinfo ti;
 		alive = st != '?' && st != 'Z' && st != 'X' && !(flags & PF_EXITING);
+		/* A group exit (exit_group, a fatal signal) puts SIGKILL in
+		 * every thread's own pending set (zap_other_threads,
+		 * complete_signal) before they run to do_exit(). */
+		if (alive && !lg_threadinfo_read(pid, tids[i], false, &ti, NULL) &&
+		    (ti.sigpend & (1ull << (SIGKILL - 1))))
+			alive = false;
 	}
 	free(tids);
 	return alive;
