@@ -234,9 +234,18 @@ int lg_ptrace_release_all(struct lg_tgroup *g, struct lg_error *err)
 		struct lg_thread *t = &g->t[i];
 		if (t->tid <= 0 || t->gone)
 			continue;
-		if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0 && errno != ESRCH &&
-		    !r)
-			r = lg_fail(err, errno, "cannot release thread %d", (int)t->tid);
+		if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0) {
+			int e = errno, status;
+			/* ESRCH also means "not stopped": a thread still
+			 * running after a deadline passed.  Every state we
+			 * leave a thread in is one it can resume from, so
+			 * catch it at its next stop and let it go there. */
+			if (e == ESRCH && !t->gone && lg_ptrace_wait(g, t, &status, NULL) == 1 &&
+			    ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) == 0)
+				e = 0;
+			if (e && e != ESRCH && !r)
+				r = lg_fail(err, e, "cannot release thread %d", (int)t->tid);
+		}
 		t->resume_sig = 0;
 	}
 	return r;

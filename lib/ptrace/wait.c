@@ -197,6 +197,15 @@ int lg_ptrace_wait(struct lg_tgroup *g, struct lg_thread *t, int *status, struct
 			}
 			next_scan = now + (dying ? SCAN_AFTER_NS / 2 : SCAN_AFTER_NS);
 		}
+		if (now >= deadline && !dying) {
+			/* A thread that is runnable and only waits for a CPU
+			 * (a loaded machine) gets more time; one stuck in a
+			 * sleep does not. */
+			unsigned long flags = 0;
+			if (thread_state(g->pid, t->tid, &flags) == 'R' &&
+			    now - start < 5ull * timeout_ms * 1000000ull)
+				deadline = now + (uint64_t)timeout_ms * 1000000ull;
+		}
 		if (now >= deadline) {
 			if (dying) {
 				g->exited = true;
