@@ -43,18 +43,23 @@ static struct user_regs_struct get(const void *gregs)
 	return r;
 }
 
+/* The x86-64 syscall ABI: rdi rsi rdx r10 r8 r9. */
+static void set_args(struct user_regs_struct *r, const uint64_t args[6])
+{
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
+}
+
 void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6])
 {
 	struct user_regs_struct r = get(gregs);
 	r.rip = pc;
 	r.rax = (uint64_t)nr;
-	/* The x86-64 syscall ABI: rdi rsi rdx r10 r8 r9. */
-	r.rdi = args[0];
-	r.rsi = args[1];
-	r.rdx = args[2];
-	r.r10 = args[3];
-	r.r8 = args[4];
-	r.r9 = args[5];
+	set_args(&r, args);
 	r.orig_rax = (uint64_t)-1;
 	memcpy(gregs, &r, sizeof(r));
 }
@@ -77,12 +82,7 @@ void lg_arch_retarget_syscall(void *gregs, long nr, const uint64_t args[6], uint
 {
 	struct user_regs_struct r = get(gregs);
 	r.orig_rax = (uint64_t)nr;
-	r.rdi = args[0];
-	r.rsi = args[1];
-	r.rdx = args[2];
-	r.r10 = args[3];
-	r.r8 = args[4];
-	r.r9 = args[5];
+	set_args(&r, args);
 	r.rip = ret_pc;
 	r.rcx = ret_pc;	/* what the syscall instruction itself would leave */
 	memcpy(gregs, &r, sizeof(r));
