@@ -38,11 +38,6 @@ uint64_t lg_arch_reg_sp(const void *gregs);
 extern const uint8_t lg_arch_syscall_insn[];
 extern const size_t lg_arch_syscall_insn_len;
 
-/* Turn a copy of the registers GREGS into a call of syscall NR with ARGS
- * (up to 6) executed by the instruction at PC.  The "interrupted syscall"
- * register is set to -1 so that the kernel does no restart processing on
- * the way out of the stop we inject from. */
-void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6]);
 /* The return value of a syscall at its exit stop (-errno on failure). */
 int64_t lg_arch_syscall_ret(const void *gregs);
 /* The "interrupted syscall" register (orig_rax on x86-64): -1 outside a syscall. */

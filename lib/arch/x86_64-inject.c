@@ -54,16 +54,6 @@ static void set_args(struct user_regs_struct *r, const uint64_t args[6])
 	r->r9 = args[5];
 }
 
-void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6])
-{
-	struct user_regs_struct r = get(gregs);
-	r.rip = pc;
-	r.rax = (uint64_t)nr;
-	set_args(&r, args);
-	r.orig_rax = (uint64_t)-1;
-	memcpy(gregs, &r, sizeof(r));
-}
-
 void lg_arch_set_sigreturn(void *gregs, uint64_t pc, uint64_t sp)
 {
 	struct user_regs_struct r = get(gregs);
