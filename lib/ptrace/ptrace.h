@@ -16,7 +16,7 @@ struct lg_thread {
 	pid_t tid;
 	int resume_sig;		/* signal it was stopped with, re-delivered at release */
 	bool group_stop;	/* stopped by SIGSTOP & co. before we came: stays stopped */
-	bool gone;		/* exited (and reaped) while we held it */
+	bool gone;		/* exited while we held it (reaped, but for a leader whose parent we are) */
 	bool has_status;	/* a wait status seen while waiting for another thread */
 	int status;
 	unsigned char siginfo[128];	/* of resume_sig, from PTRACE_GETSIGINFO */
@@ -49,8 +49,9 @@ struct lg_stop_opts {
  * error is -ESRCH "the process exited during the dump".  A thread that does
  * not stop in time fails it with -ETIMEDOUT; the kernel cannot detach a
  * thread that has not stopped, so such a one stays attached until it stops
- * or this process exits (which releases it).  On failure nothing else stays
- * seized. */
+ * (the release waits for that, within the deadline) or this process exits,
+ * which releases it.  On failure nothing else stays seized.  Waits take
+ * SIGCHLD with sigtimedwait(): the caller must not ignore SIGCHLD. */
 int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_tgroup *g,
 			    struct lg_error *err);
 /* The same with OPTIONS and the default deadline. */
@@ -65,7 +66,9 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 int lg_ptrace_wait(struct lg_tgroup *g, struct lg_thread *t, int *status, struct lg_error *err);
 
 /* Detach from every thread, re-delivering any signal we intercepted.  A
- * thread that was group-stopped goes back to its stop.  Keeps the list (and
+ * thread that was group-stopped goes back to its stop; one still running
+ * (after a deadline) is let go at its next stop, waited for within the
+ * deadline.  Keeps the list (and
  * registers) so a dump can still be written afterwards. */
 int lg_ptrace_release_all(struct lg_tgroup *g, struct lg_error *err);
 
