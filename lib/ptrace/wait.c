@@ -111,11 +111,20 @@ static int peek(struct lg_tgroup *g, struct lg_thread *t, int *status)
 		t->gone = true;
 		return -ESRCH;
 	}
-	if (si.si_pid == t->tid) {
-		t->gone = true;
-		return -ESRCH;
+	if (si.si_pid != t->tid)
+		return 0;
+	if (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED) {
+		/* A tracee's stops are reported even when only exits are
+		 * asked for (wait_task_stopped checks WUNTRACED only for
+		 * children that are not traced): one came between the two
+		 * queries.  With WNOWAIT it is still pending. */
+		if (flags & WNOWAIT)
+			return 0;
+		*status = (si.si_status << 8) | 0x7f;
+		return 1;
 	}
-	return 0;
+	t->gone = true;
+	return -ESRCH;
 }
 
 /* Reap the exits of T's siblings, keep their stops. */

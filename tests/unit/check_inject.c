@@ -330,7 +330,14 @@ enum death_point {
 	D_NPOINTS
 };
 
-/* In the helper, which dies by SIGKILL at POINT (or exits 1 on failure). */
+/* In the helper, which dies by SIGKILL at POINT (or exits 1 on failure,
+ * saying why on stderr). */
+static void helper_failed(const struct lg_error *e)
+{
+	fprintf(stderr, "injector: %s\n", e->msg);
+	_exit(1);
+}
+
 static void injector_dies_at(pid_t pid, enum death_point point)
 {
 	struct lg_tgroup g;
@@ -340,7 +347,7 @@ static void injector_dies_at(pid_t pid, enum death_point point)
 	int64_t ret;
 
 	if (lg_ptrace_stop_all(pid, PTRACE_O_TRACESYSGOOD, &g, &e) || lg_inject_init(&g, &inj, &e))
-		_exit(1);
+		helper_failed(&e);
 	if (point == D_R1) {
 		/* What lg_inject_begin does up to its first resume. */
 		struct user_regs_struct r = { 0 }, fixed;
@@ -378,7 +385,7 @@ static void injector_dies_at(pid_t pid, enum death_point point)
 		raise(SIGKILL);
 	}
 	if (lg_inject_begin(&inj, &e))
-		_exit(1);
+		helper_failed(&e);
 	if (point == D_ENTRY)
 		raise(SIGKILL);
 	if (point == D_RETARGET) {
@@ -392,15 +399,15 @@ static void injector_dies_at(pid_t pid, enum death_point point)
 		raise(SIGKILL);
 	}
 	if (lg_inject_call(&inj, SYS_getpid, args, &ret, &e) || ret != pid)
-		_exit(1);
+		helper_failed(&e);
 	if (point == D_EXIT)
 		raise(SIGKILL);
 	if (lg_inject_call(&inj, SYS_getpid, args, &ret, &e) || ret != pid)
-		_exit(1);
+		helper_failed(&e);
 	if (point == D_EXIT2)
 		raise(SIGKILL);
 	if (lg_inject_end(&inj, &e))
-		_exit(1);
+		helper_failed(&e);
 	raise(SIGKILL);
 	_exit(1);
 }
