@@ -38,16 +38,12 @@ int lg_arch_process_notes(struct lg_buf *notes);
 uint64_t lg_arch_reg_pc(const void *gregs);
 uint64_t lg_arch_reg_sp(const void *gregs);
 
-/* Syscall injection (lib/ptrace/inject.c).  The instruction that enters the
- * kernel, as bytes to look for in the target's executable memory. */
+/* Syscall injection (lib/ptrace/inject.c), in lib/arch/<arch>-inject.c.
+ * The instruction that enters the kernel, as bytes to look for in the
+ * target's executable memory. */
 extern const uint8_t lg_arch_syscall_insn[];
 extern const size_t lg_arch_syscall_insn_len;
 
-/* Turn a copy of the registers GREGS into a call of syscall NR with ARGS
- * (up to 6) executed by the instruction at PC.  The "interrupted syscall"
- * register is set to -1 so that the kernel does no restart processing on
- * the way out of the stop we inject from. */
-void lg_arch_set_syscall(void *gregs, uint64_t pc, long nr, const uint64_t args[6]);
 /* The return value of a syscall at its exit stop (-errno on failure). */
 int64_t lg_arch_syscall_ret(const void *gregs);
 /* The "interrupted syscall" register (orig_rax on x86-64): -1 outside a syscall. */
@@ -57,5 +53,54 @@ int64_t lg_arch_syscall_nr(const void *gregs);
  * interrupted syscall itself: apply its restart rules to GREGS by hand.
  * Returns true if GREGS were changed. */
 bool lg_arch_fix_restart(void *gregs);
+/* GREGS are those of a thread interrupted in a wait the kernel resumes
+ * through restart_syscall(2) (nanosleep, clock_nanosleep, poll, futex
+ * with a timeout): a sigreturn would make it fail with EINTR instead. */
+bool lg_arch_in_restart_block(const void *gregs);
+/* A thread in the native 64-bit mode (not a compat one). */
+bool lg_arch_user_64bit(const void *gregs);
+
+/* rt_sigreturn's number, and code sequences that run it ("mov $15, %rax;
+ * syscall"): every signal trampoline (SA_RESTORER) has one. */
+extern const long lg_arch_nr_sigreturn;
+struct lg_arch_code {
+	const uint8_t *bytes;
+	size_t len;
+};
+extern const struct lg_arch_code lg_arch_sigreturn_gadgets[];
+extern const size_t lg_arch_nsigreturn_gadgets;
+
+/* GREGS resume into rt_sigreturn(2): rip = PC (a syscall instruction),
+ * the syscall number register = rt_sigreturn, sp = SP (frame->sp of
+ * lg_arch_sigframe_build), no restart processing. */
+void lg_arch_set_sigreturn(void *gregs, uint64_t pc, uint64_t sp);
+/* At a syscall-entry stop: run syscall NR(ARGS) instead of the one the
+ * thread entered, and return to RET_PC. */
+void lg_arch_retarget_syscall(void *gregs, long nr, const uint64_t args[6], uint64_t ret_pc);
+
+/* At a syscall-entry stop: the entered syscall is skipped and the
+ * registers are kept as set. */
+void lg_arch_set_syscall_skipped(void *gregs);
+
+/* A signal frame that rt_sigreturn(2) turns back into a thread's state. */
+struct lg_arch_sigframe_in {
+	const void *gregs;	/* its registers, restart rules already applied */
+	uint64_t sigmask;	/* its blocked signals (PTRACE_GETSIGMASK) */
+	const void *fpu;	/* its NT_X86_XSTATE (or NT_PRFPREG) buffer */
+	size_t fpu_len;
+	bool fpu_is_xstate;	/* FPU is an XSAVE area, not FXSAVE only */
+};
+struct lg_arch_sigframe {
+	uint64_t lo;		/* the frame is [lo, lo + len) in the target */
+	size_t len;
+	uint64_t sp;		/* the stack pointer rt_sigreturn wants */
+};
+/* Room for a frame with an FPU state of FPU_LEN bytes, red zone included. */
+size_t lg_arch_sigframe_max(size_t fpu_len);
+/* Build in BUF (CAP bytes) the frame the kernel would put below the
+ * thread's stack pointer; returns 0, -EINVAL for unusable FPU state or
+ * -ENOSPC if CAP is too small. */
+int lg_arch_sigframe_build(const struct lg_arch_sigframe_in *in, uint8_t *buf, size_t cap,
+			   struct lg_arch_sigframe *out);
 
 #endif

@@ -9,21 +9,48 @@
 
 #include "common/error.h"
 #include "common/ranges.h"
+#include "proc/proc.h"
+
+/* A mapping whose missing pages the target serves itself, through its own
+ * userfaultfd (VmFlags um or ui): QEMU, CRIU-restored processes.  A read
+ * that faults there waits for the target's handler thread, forever if we
+ * stopped it, and otherwise makes the target populate memory for us. */
+struct lg_mem_guard {
+	uint64_t start, end;
+	uint64_t offset;	/* file offset of start */
+	bool shared_file;	/* shared file or shmem: its file can be read instead */
+};
 
 struct lg_mem {
 	pid_t pid;
 	int memfd;		/* /proc/PID/mem, opened on first need; -1 before */
 	bool no_vm_readv;	/* process_vm_readv refused (EPERM/ENOSYS): use memfd only */
 	uint64_t unreadable;	/* bytes neither way could read (zero-filled) */
+	/* Ranges served by the target's userfaultfd, read without faulting. */
+	bool guards_known;	/* set by lg_mem_set_maps() or found on first read */
+	struct lg_mem_guard *guards;
+	size_t nguards;
+	uint64_t guarded_zeroed;	/* bytes of those read as zeros (also in unreadable) */
 };
 
 void lg_mem_init(struct lg_mem *m, pid_t pid);
 void lg_mem_close(struct lg_mem *m);
 
+/* Take the userfaultfd-served ranges from MAPS, read with smaps (VmFlags).
+ * Without this call the first read looks for itself: only if the target
+ * holds a userfaultfd descriptor is its smaps read (a monitor process that
+ * holds the only descriptor, as CRIU's lazy-pages daemon does, is not
+ * found that way: callers with smaps at hand should call this). */
+int lg_mem_set_maps(struct lg_mem *m, const struct lg_maps *maps, struct lg_error *err);
+
 /* Read the N ranges into BUF back to back (BUF holds their total size).
  * Pages neither process_vm_readv nor /proc/PID/mem can read are zero-filled
- * and added to m->unreadable.  Fails only when the process is gone (-ESRCH)
- * or on an unexpected error. */
+ * and added to m->unreadable.  In userfaultfd-served ranges nothing is
+ * faulted: a shared file or shmem mapping is read through its file
+ * (/proc/PID/map_files, root only), elsewhere only resident pages are
+ * read and the others are zeros (counted in m->unreadable and
+ * m->guarded_zeroed).  Fails only when the process is gone (-ESRCH) or on
+ * an unexpected error. */
 int lg_mem_readv(struct lg_mem *m, const struct lg_range *r, size_t n, void *buf,
 		 struct lg_error *err);
 int lg_mem_read(struct lg_mem *m, uint64_t addr, void *buf, size_t len, struct lg_error *err);

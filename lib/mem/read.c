@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +28,81 @@ void lg_mem_close(struct lg_mem *m)
 	if (m->memfd >= 0)
 		close(m->memfd);
 	m->memfd = -1;
+	free(m->guards);
+	m->guards = NULL;
+	m->nguards = 0;
+	m->guards_known = false;
+}
+
+int lg_mem_set_maps(struct lg_mem *m, const struct lg_maps *maps, struct lg_error *err)
+{
+	size_t i, n = 0;
+	struct lg_mem_guard *g;
+
+	for (i = 0; i < maps->n; i++)
+		if (maps->v[i].vmflags & (LG_VM_UM | LG_VM_UI))
+			n++;
+	g = n ? calloc(n, sizeof(*g)) : NULL;
+	if (n && !g)
+		return lg_fail(err, ENOMEM, "reading memory");
+	for (i = 0, n = 0; i < maps->n; i++) {
+		const struct lg_mapping *mp = &maps->v[i];
+		if (!(mp->vmflags & (LG_VM_UM | LG_VM_UI)))
+			continue;
+		g[n].start = mp->start;
+		g[n].end = mp->end;
+		g[n].offset = mp->offset;
+		g[n].shared_file = mp->shared && lg_mapping_is_file(mp);
+		n++;
+	}
+	free(m->guards);
+	m->guards = g;
+	m->nguards = n;
+	m->guards_known = true;
+	return 0;
+}
+
+/* Does PID hold a userfaultfd?  A look at its descriptors, far cheaper
+ * than smaps, which walks every page table. */
+static bool holds_userfaultfd(pid_t pid)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(path)))
+		return false;
+	while (!found && (de = readdir(d))) {
+		char lp[96];
+		ssize_t k;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(lp, sizeof(lp), "/proc/%d/fd/%s", (int)pid, de->d_name);
+		k = readlink(lp, link, sizeof(link) - 1);
+		if (k > 0) {
+			link[k] = 0;
+			found = !strcmp(link, "anon_inode:[userfaultfd]");
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int find_guards(struct lg_mem *m, struct lg_error *err)
+{
+	struct lg_maps maps = { 0 };
+	int r;
+
+	m->guards_known = true;
+	if (!holds_userfaultfd(m->pid))
+		return 0;
+	if ((r = lg_maps_read(m->pid, true, &maps, err)))
+		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+	r = lg_mem_set_maps(m, &maps, err);
+	lg_maps_free(&maps);
+	return r;
 }
 
 static int open_memfd(struct lg_mem *m, struct lg_error *err)
@@ -90,8 +167,8 @@ static void advance(const struct lg_range *rg, size_t *i, uint64_t *done, uint64
 	}
 }
 
-int lg_mem_readv(struct lg_mem *m, const struct lg_range *rg, size_t n, void *vbuf,
-		 struct lg_error *err)
+static int readv_plain(struct lg_mem *m, const struct lg_range *rg, size_t n, void *vbuf,
+		       struct lg_error *err)
 {
 	uint8_t *buf = vbuf;
 	struct iovec liov[IOV_MAX], riov[IOV_MAX];
@@ -140,6 +217,119 @@ int lg_mem_readv(struct lg_mem *m, const struct lg_range *rg, size_t n, void *vb
 			return r;
 		advance(rg, &i, &done, len);
 		buf += len;
+	}
+	return 0;
+}
+
+static void zero(struct lg_mem *m, uint8_t *buf, size_t len)
+{
+	memset(buf, 0, len);
+	m->unreadable += len;
+	m->guarded_zeroed += len;
+}
+
+/* [ADDR, ADDR + LEN) lies in guard G: read it without a page fault. */
+static int read_guarded(struct lg_mem *m, const struct lg_mem_guard *g, uint64_t addr,
+			uint8_t *buf, size_t len, struct lg_error *err)
+{
+	struct lg_pagemap pm;
+	struct lg_ranges pop = { 0 };
+	uint64_t a = addr;
+	size_t i;
+	int r = 0;
+
+	if (g->shared_file) {
+		/* The file holds the data (a hole reads as zeros without
+		 * asking the target); map_files opens it by its mapping,
+		 * which needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE). */
+		char path[96];
+		int fd;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)m->pid,
+			 (unsigned long long)g->start, (unsigned long long)g->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			size_t done = 0;
+			while (done < len) {
+				ssize_t k = pread(fd, buf + done, len - done,
+						  (off_t)(g->offset + (addr - g->start) + done));
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k <= 0)
+					break;
+				done += (size_t)k;
+			}
+			close(fd);
+			if (done < len)	/* past the end of the file */
+				memset(buf + done, 0, len - done);
+			return 0;
+		}
+	}
+	/* Only what is resident: a present page does not fault. */
+	lg_pagemap_init(&pm, m->pid);
+	if (lg_pagemap_populated(&pm, addr & LG_PAGE_MASK,
+				 (addr + len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK, &pop, NULL)) {
+		zero(m, buf, len);
+		goto out;
+	}
+	for (i = 0; i < pop.n && a < addr + len; i++) {
+		uint64_t s = pop.v[i].start < a ? a : pop.v[i].start;
+		uint64_t e = pop.v[i].end > addr + len ? addr + len : pop.v[i].end;
+		struct lg_range one;
+		if (e <= s)
+			continue;
+		if (s > a)
+			zero(m, buf + (a - addr), (size_t)(s - a));
+		one.start = s;
+		one.end = e;
+		if ((r = readv_plain(m, &one, 1, buf + (s - addr), err)))
+			goto out;
+		a = e;
+	}
+	if (a < addr + len)
+		zero(m, buf + (a - addr), (size_t)(addr + len - a));
+out:
+	lg_ranges_free(&pop);
+	lg_pagemap_close(&pm);
+	return r;
+}
+
+int lg_mem_readv(struct lg_mem *m, const struct lg_range *rg, size_t n, void *vbuf,
+		 struct lg_error *err)
+{
+	uint8_t *buf = vbuf;
+	size_t i, k;
+	int r;
+
+	if (!m->guards_known && (r = find_guards(m, err)))
+		return r;
+	if (!m->nguards)
+		return readv_plain(m, rg, n, vbuf, err);
+	for (i = 0; i < n; i++) {
+		uint64_t a = rg[i].start;
+		while (a < rg[i].end) {
+			const struct lg_mem_guard *g = NULL;
+			uint64_t e = rg[i].end;
+			for (k = 0; k < m->nguards; k++) {
+				if (m->guards[k].start <= a && a < m->guards[k].end) {
+					g = &m->guards[k];
+					if (g->end < e)
+						e = g->end;
+					break;
+				}
+				if (m->guards[k].start > a && m->guards[k].start < e)
+					e = m->guards[k].start;
+			}
+			if (g) {
+				r = read_guarded(m, g, a, buf, (size_t)(e - a), err);
+			} else {
+				struct lg_range one = { a, e };
+				r = readv_plain(m, &one, 1, buf, err);
+			}
+			if (r)
+				return r;
+			buf += e - a;
+			a = e;
+		}
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@ static const struct {
 	{ "io", LG_VM_IO }, { "dd", LG_VM_DD }, { "ht", LG_VM_HT },
 	{ "pf", LG_VM_PF }, { "dc", LG_VM_DC }, { "uw", LG_VM_UW },
 	{ "um", LG_VM_UM }, { "sd", LG_VM_SD }, { "ss", LG_VM_SS },
+	{ "ui", LG_VM_UI },
 };
 
 static unsigned int parse_vmflags(const char *p, const char *end)

@@ -31,6 +31,7 @@ enum {
 	LG_VM_MR = 1u << 12,	/* mr: may read */
 	LG_VM_SD = 1u << 13,	/* sd: soft-dirty */
 	LG_VM_SS = 1u << 14,	/* ss: shadow stack */
+	LG_VM_UI = 1u << 15,	/* ui: userfaultfd minor-fault registered (Linux 5.13) */
 };
 
 struct lg_mapping {

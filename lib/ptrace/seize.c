@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
 #include "proc/proc.h"
@@ -51,6 +52,21 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	return ti.state == 'Z' || ti.state == 'X';
 }
 
+/* The ppid field of /proc/PID/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	struct lg_buf b = { 0 };
+	char path[64], *p;
+	int ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!lg_read_file(path, &b) && (p = strrchr((char *)b.p, ')')) &&
+	    sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = -1;
+	lg_buf_free(&b);
+	return (pid_t)ppid;
+}
+
 void lg_ptrace_explain_eperm(pid_t pid, char *buf, size_t len)
 {
 	char path[64], val[32];
@@ -67,24 +83,15 @@ void lg_ptrace_explain_eperm(pid_t pid, char *buf, size_t len)
 		snprintf(buf, len, "permission denied (not ours to ptrace)");
 }
 
-/* Wait for T's stop.  Returns 1 if stopped, 0 if the thread is gone. */
-static int wait_stop(struct lg_thread *t, struct lg_error *err)
+/* Wait for T's first stop after our interrupt.  Returns 1 if stopped, 0 if
+ * the thread is gone, -errno (ESRCH: the process exited). */
+static int wait_stop(struct lg_tgroup *g, struct lg_thread *t, struct lg_error *err)
 {
-	int status;
+	int status, r;
 
 	for (;;) {
-		pid_t w = waitpid(t->tid, &status, __WALL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			return lg_fail(err, errno, "waiting for thread %d", (int)t->tid);
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return 0;
-		if (!WIFSTOPPED(status))
-			continue;
+		if ((r = lg_ptrace_wait(g, t, &status, err)) <= 0)
+			return r;
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
 			/* Interrupt stop (SIGTRAP) or a group-stop reported as
 			 * an event stop: the process was stopped before us. */
@@ -102,13 +109,21 @@ static int wait_stop(struct lg_thread *t, struct lg_error *err)
 		}
 		/* Another event we did not ask for: let it go and wait again. */
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) < 0 && errno == ESRCH)
-			return 0;
+			t->gone = true;
 	}
 }
 
 int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 		       struct lg_error *err)
 {
+	struct lg_stop_opts o = { options, 0 };
+	return lg_ptrace_stop_all_opts(pid, &o, g, err);
+}
+
+int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_tgroup *g,
+			    struct lg_error *err)
+{
+	unsigned long options = o->ptrace_options;
 	pid_t *tids = NULL;
 	size_t ntids, i, first_new;
 	int r = 0;
@@ -116,6 +131,8 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 
 	memset(g, 0, sizeof(*g));
 	g->pid = pid;
+	g->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : LG_PTRACE_TIMEOUT_MS;
+	g->parent_is_us = parent_of(pid) == getpid();
 	do {
 		found_new = false;
 		free(tids);
@@ -138,8 +155,8 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 				continue;
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, options) < 0) {
 				char why[128];
-				if (errno == ESRCH)
-					continue;	/* exited since the listing */
+				if (errno == ESRCH || (errno == EPERM && thread_is_dead(pid, tids[i])))
+					continue;	/* exited since the listing (a zombie: EPERM) */
 				if (errno == EPERM) {
 					lg_ptrace_explain_eperm(pid, why, sizeof(why));
 					r = lg_failx(err, EPERM, "%s", why);
@@ -171,7 +188,7 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 		/* Once every listed thread is stopped none can clone, so one
 		 * more listing that finds nothing new means we have them all. */
 		for (i = first_new; i < g->n;) {
-			int s = wait_stop(&g->t[i], err);
+			int s = g->t[i].gone ? 0 : wait_stop(g, &g->t[i], err);
 			if (s < 0) {
 				r = s;
 				goto fail;
@@ -182,6 +199,11 @@ int lg_ptrace_stop_all(pid_t pid, unsigned long options, struct lg_tgroup *g,
 				i++;
 		}
 	} while (found_new);
+	for (i = 0; i < g->n;)
+		if (g->t[i].gone)
+			drop(g, i);
+		else
+			i++;
 	if (g->n == 0) {
 		r = lg_failx(err, ESRCH, "no such process (it exited)");
 		goto fail;
@@ -210,11 +232,20 @@ int lg_ptrace_release_all(struct lg_tgroup *g, struct lg_error *err)
 
 	for (i = 0; i < g->n; i++) {
 		struct lg_thread *t = &g->t[i];
-		if (t->tid <= 0)
+		if (t->tid <= 0 || t->gone)
 			continue;
-		if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0 && errno != ESRCH &&
-		    !r)
-			r = lg_fail(err, errno, "cannot release thread %d", (int)t->tid);
+		if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0) {
+			int e = errno, status;
+			/* ESRCH also means "not stopped": a thread still
+			 * running after a deadline passed.  Every state we
+			 * leave a thread in is one it can resume from, so
+			 * catch it at its next stop and let it go there. */
+			if (e == ESRCH && !t->gone && lg_ptrace_wait(g, t, &status, NULL) == 1 &&
+			    ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) == 0)
+				e = 0;
+			if (e && e != ESRCH && !r)
+				r = lg_fail(err, e, "cannot release thread %d", (int)t->tid);
+		}
 		t->resume_sig = 0;
 	}
 	return r;

@@ -102,6 +102,25 @@ START_TEST(edge)
 }
 END_TEST
 
+/* The three userfaultfd registrations smaps shows: missing (um), write
+ * protect (uw), minor (ui). */
+START_TEST(smaps_userfaultfd)
+{
+	struct lg_maps m;
+
+	load("smaps-uffd.txt", &m);
+	ck_assert_uint_eq(m.n, 3);
+	ck_assert(m.v[0].vmflags & LG_VM_UM);
+	ck_assert(!(m.v[0].vmflags & (LG_VM_UW | LG_VM_UI)));
+	ck_assert(m.v[0].shared && lg_mapping_is_file(&m.v[0]));
+	ck_assert(m.v[1].vmflags & LG_VM_UW);
+	ck_assert(!(m.v[1].vmflags & (LG_VM_UM | LG_VM_UI)));
+	ck_assert(m.v[2].vmflags & LG_VM_UI);
+	ck_assert(!(m.v[2].vmflags & (LG_VM_UM | LG_VM_UW)));
+	lg_maps_free(&m);
+}
+END_TEST
+
 START_TEST(plain_maps_and_errors)
 {
 	struct lg_maps m;
@@ -229,6 +248,7 @@ Suite *unit_suite(void)
 	TCase *tc = tcase_create("maps");
 	tcase_add_test(tc, features);
 	tcase_add_test(tc, edge);
+	tcase_add_test(tc, smaps_userfaultfd);
 	tcase_add_test(tc, plain_maps_and_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("live");

@@ -1,13 +1,12 @@
-/* Syscall injection and dirty-page trackers, on forked children.
+/* Dirty-page trackers, on forked children (injection has check_inject).
  *
- * Built twice: check_track runs the injection tests and the best tracker
- * this kernel has (uffd here); check_track_softdirty (LG_TEST_SOFTDIRTY)
+ * Built twice: check_track runs the best tracker this kernel has (uffd
+ * here); check_track_softdirty (LG_TEST_SOFTDIRTY)
  * runs the tracker tests with soft-dirty, and exits 77 when the kernel
  * lacks CONFIG_MEM_SOFT_DIRTY, saying so. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include "lg_uapi.h"
 #include "arch/arch.h"
 #include "proc/proc.h"
-#include "ptrace/inject.h"
 #include "ptrace/ptrace.h"
 #include "track/track.h"
 
@@ -532,183 +530,6 @@ START_TEST(test_seccomp_refused)
 }
 END_TEST
 
-/* --- injection ------------------------------------------------------------- */
-
-/* The child runs FN, which reports through fd OUT; one injection (getpid)
- * while it sits in the call; the report must be what it would have been. */
-enum blocker { B_LOOP, B_READ, B_NANOSLEEP, B_FUTEX, B_GROUPSTOP };
-
-struct report {
-	long ret;
-	int err;
-	long long elapsed_ms;
-	char data;
-};
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void run_blocker(enum blocker b, int in, int out, volatile int *word)
-{
-	struct report rep = { 0 };
-	long long t0 = now_ms();
-	switch (b) {
-	case B_LOOP: {
-		volatile unsigned long x = 0;
-		while (!*word)
-			x++;
-		break;
-	}
-	case B_READ:
-		rep.ret = read(in, &rep.data, 1);
-		break;
-	case B_NANOSLEEP: {
-		struct timespec ts = { 0, 400 * 1000000L };
-		rep.ret = nanosleep(&ts, NULL);
-		break;
-	}
-	case B_FUTEX:
-		while (*word == 0) {
-			rep.ret = syscall(SYS_futex, word, FUTEX_WAIT, 0, NULL, NULL, 0);
-			if (rep.ret)
-				break;
-		}
-		break;
-	case B_GROUPSTOP:
-		rep.ret = read(in, &rep.data, 1);
-		break;
-	}
-	rep.err = rep.ret < 0 ? errno : 0;
-	rep.elapsed_ms = now_ms() - t0;
-	if (write(out, &rep, sizeof(rep)) != sizeof(rep))
-		_exit(1);
-	_exit(0);
-}
-
-static void inject_into(enum blocker b)
-{
-	int a[2], o[2], st;
-	volatile int *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct lg_tgroup g;
-	struct lg_injector inj;
-	struct lg_error e = { 0 };
-	struct user_regs_struct before, after, expect;
-	struct iovec iov;
-	uint64_t args[6] = { 0 };
-	int64_t ret = 0;
-	struct report rep;
-	pid_t pid;
-
-	ck_assert_ptr_ne((void *)word, MAP_FAILED);
-	*word = 0;
-	ck_assert_int_eq(pipe(a), 0);
-	ck_assert_int_eq(pipe(o), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		run_blocker(b, a[0], o[1], word);
-	usleep(100000);	/* let it block */
-	if (b == B_GROUPSTOP) {
-		kill(pid, SIGSTOP);
-		usleep(50000);
-	}
-	stop(pid, &g);
-	if (b == B_GROUPSTOP)
-		ck_assert(g.t[0].group_stop);
-	iov.iov_base = &before;
-	iov.iov_len = sizeof(before);
-	ck_assert_int_eq(ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov), 0);
-	ck_assert_msg(lg_inject_init(&g, &inj, &e) == 0, "%s", e.msg);
-	ck_assert_msg(lg_inject_syscall(&inj, SYS_getpid, args, &ret, &e) == 0, "%s", e.msg);
-	ck_assert_int_eq(ret, pid);
-	/* A failing call reports -errno. */
-	args[0] = 12345;
-	ck_assert_msg(lg_inject_syscall(&inj, SYS_close, args, &ret, &e) == 0, "%s", e.msg);
-	ck_assert_int_eq(ret, -EBADF);
-	iov.iov_base = &after;
-	iov.iov_len = sizeof(after);
-	ck_assert_int_eq(ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov), 0);
-	expect = before;
-	lg_arch_fix_restart(&expect);
-	ck_assert_msg(!memcmp(&after, &expect, sizeof(after)),
-		      "registers differ: rip %llx/%llx rax %llx/%llx orig %llx/%llx",
-		      after.rip, expect.rip, after.rax, expect.rax, after.orig_rax, expect.orig_rax);
-	if (b == B_LOOP)
-		ck_assert(!memcmp(&after, &before, sizeof(after)));
-	release(&g);
-
-	switch (b) {
-	case B_LOOP:
-		*word = 1;
-		break;
-	case B_READ:
-		ck_assert_int_eq(write(a[1], "x", 1), 1);
-		break;
-	case B_FUTEX:
-		usleep(50000);
-		*word = 1;
-		syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
-		break;
-	case B_GROUPSTOP:
-		/* Still stopped after the injection, as before. */
-		usleep(100000);
-		{
-			struct lg_threadinfo ti;
-			ck_assert_int_eq(lg_threadinfo_read(pid, pid, false, &ti, NULL), 0);
-			ck_assert_int_eq(ti.state, 'T');
-		}
-		ck_assert_int_eq(write(a[1], "y", 1), 1);
-		kill(pid, SIGCONT);
-		break;
-	default:
-		break;
-	}
-	ck_assert_int_eq(read(o[0], &rep, sizeof(rep)), sizeof(rep));
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	switch (b) {
-	case B_READ:
-		ck_assert_int_eq(rep.ret, 1);
-		ck_assert_int_eq(rep.data, 'x');
-		break;
-	case B_GROUPSTOP:
-		ck_assert_int_eq(rep.ret, 1);
-		ck_assert_int_eq(rep.data, 'y');
-		break;
-	case B_NANOSLEEP:
-		/* Restarted with the remaining time: neither EINTR nor a
-		 * fresh full sleep. */
-		ck_assert_int_eq(rep.ret, 0);
-		ck_assert_int_ge(rep.elapsed_ms, 400);
-		ck_assert_int_lt(rep.elapsed_ms, 480);
-		break;
-	case B_FUTEX:
-		ck_assert_msg(rep.ret == 0, "futex returned %ld errno %d", rep.ret, rep.err);
-		break;
-	default:
-		break;
-	}
-	munmap((void *)word, 4096);
-	close(a[0]);
-	close(a[1]);
-	close(o[0]);
-	close(o[1]);
-}
-
-START_TEST(test_inject_loop) { inject_into(B_LOOP); }
-END_TEST
-START_TEST(test_inject_read) { inject_into(B_READ); }
-END_TEST
-START_TEST(test_inject_nanosleep) { inject_into(B_NANOSLEEP); }
-END_TEST
-START_TEST(test_inject_futex) { inject_into(B_FUTEX); }
-END_TEST
-START_TEST(test_inject_groupstop) { inject_into(B_GROUPSTOP); }
-END_TEST
 #endif /* !LG_TEST_SOFTDIRTY */
 
 int main(void)
@@ -731,11 +552,6 @@ int main(void)
 		return 77;
 	}
 	kind = LG_TRACK_UFFD;
-	tcase_add_test(tc, test_inject_loop);
-	tcase_add_test(tc, test_inject_read);
-	tcase_add_test(tc, test_inject_nanosleep);
-	tcase_add_test(tc, test_inject_futex);
-	tcase_add_test(tc, test_inject_groupstop);
 	tcase_add_test(tc, test_register_classes);
 	tcase_add_test(tc, test_seccomp_refused);
 #endif
