@@ -9,84 +9,32 @@
 
 int lg_stream_layout(struct lg_layout *l, const struct lg_buf *notes, struct lg_buf *head)
 {
-	uint64_t phnum = l->n + 1, off, notes_off, data_start, sh_off = 0;
+	struct lg_buf tail = { 0 };
+	uint64_t off;
 	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
 	size_t i;
 	int r;
 
+	/* The file writer's headers and notes (lg_layout_tail), placed right
+	 * after the ELF header instead of after the data.  Their size does
+	 * not depend on the offsets: once for the size, once for real. */
+	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
+		goto out;
+	off = (sizeof(Elf64_Ehdr) + tail.len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+	for (i = 0; i < l->n; i++) {
+		l->seg[i].offset = off;
+		off += (l->seg[i].filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+	}
+	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
+		goto out;
 	head->len = 0;
-	off = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-	if (phnum >= PN_XNUM) {
-		/* The count goes to sh_info of section header 0 (ELF gABI
-		 * extended numbering).  The kernel writes that header after
-		 * the data; before the notes it is known as early and keeps
-		 * the stream's tail free. */
-		sh_off = off;
-		off += sizeof(Elf64_Shdr);
-	}
-	notes_off = off;
-	off = data_start = (notes_off + notes->len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
-	for (i = 0; i < l->n; i++) {
-		struct lg_segment *s = &l->seg[i];
-		s->offset = off;
-		off += (s->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
-	}
+	if ((r = lg_buf_append(head, &eh, sizeof(eh))) || (r = lg_buf_append(head, tail.p, tail.len)))
+		goto out;
+	r = lg_buf_append_zeros(head, (size_t)(((head->len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK) - head->len));
 	l->data_end = off;
-
-	memset(&eh, 0, sizeof(eh));
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
-	eh.e_type = ET_CORE;
-	eh.e_machine = lg_arch_elf_machine;
-	eh.e_version = EV_CURRENT;
-	eh.e_phoff = sizeof(Elf64_Ehdr);
-	eh.e_ehsize = sizeof(Elf64_Ehdr);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = phnum >= PN_XNUM ? PN_XNUM : (uint16_t)phnum;
-	if (sh_off) {
-		eh.e_shoff = sh_off;
-		eh.e_shentsize = sizeof(Elf64_Shdr);
-		eh.e_shnum = 1;
-	}
-	if ((r = lg_buf_append(head, &eh, sizeof(eh))))
-		return r;
-
-	memset(&ph, 0, sizeof(ph));
-	ph.p_type = PT_NOTE;
-	ph.p_offset = notes_off;
-	ph.p_filesz = notes->len;
-	ph.p_align = 4;
-	if ((r = lg_buf_append(head, &ph, sizeof(ph))))
-		return r;
-	for (i = 0; i < l->n; i++) {
-		const struct lg_segment *s = &l->seg[i];
-		memset(&ph, 0, sizeof(ph));
-		ph.p_type = PT_LOAD;
-		ph.p_flags = s->flags;
-		ph.p_offset = s->offset;
-		ph.p_vaddr = s->vaddr;
-		ph.p_filesz = s->filesz;
-		ph.p_memsz = s->memsz;
-		ph.p_align = LG_PAGE_SIZE;
-		if ((r = lg_buf_append(head, &ph, sizeof(ph))))
-			return r;
-	}
-	if (sh_off) {
-		Elf64_Shdr sh;
-		memset(&sh, 0, sizeof(sh));
-		sh.sh_type = SHT_NULL;
-		sh.sh_size = 1;		/* e_shnum, as the kernel fills it */
-		sh.sh_info = (uint32_t)phnum;
-		if ((r = lg_buf_append(head, &sh, sizeof(sh))))
-			return r;
-	}
-	if ((r = lg_buf_append(head, notes->p, notes->len)))
-		return r;
-	return lg_buf_append_zeros(head, (size_t)(data_start - head->len));
+out:
+	lg_buf_free(&tail);
+	return r;
 }
 
 int lg_stream_offset(const struct lg_layout *l, long seg, uint64_t addr, uint64_t len, uint64_t *off)

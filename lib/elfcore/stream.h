@@ -17,11 +17,12 @@
 
 /* Lay L out for a stream: give every segment with data its offset, back to
  * back from the page after the headers and the notes, and build HEAD: the
- * ELF header, the program headers (PT_NOTE first, then one PT_LOAD per
- * segment), the section header that carries the real count past 65534
- * segments (PN_XNUM), the notes, and zeros up to the first segment's data.
- * A segment without data points at the end of the data before it.
- * Afterwards l->data_end is the size of the whole core.  0 or -ENOMEM. */
+ * ELF header, then what lg_layout_tail() builds (the program headers,
+ * PT_NOTE first, the notes, and past 65534 segments the section header
+ * that carries the real count), and zeros up to the first segment's data.
+ * A segment without data points at the program headers, as in the file
+ * layout.  Afterwards l->data_end is the size of the whole core.  0 or
+ * -ENOMEM. */
 int lg_stream_layout(struct lg_layout *l, const struct lg_buf *notes, struct lg_buf *head);
 
 /* The file offset of [ADDR, ADDR + LEN) in the data of segment SEG of L

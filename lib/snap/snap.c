@@ -368,7 +368,7 @@ static void handle_event(struct lg_snap *s, const struct uffd_msg *m)
 	}
 	if (r)
 		srv_fail(s, ENOMEM, "snapshot: out of memory following the target's mappings");
-	s->ev_seq++;
+	__atomic_fetch_add(&s->ev_seq, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- the aside store (under lk) ---- */
@@ -434,29 +434,13 @@ static void slot_put(struct lg_snap *s, uint32_t slot)
 	s->in_use--;
 }
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+/* A whole page of the spill file, read or written. */
+static int spill_io(int fd, void *buf, size_t len, uint64_t off, bool wr)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		ssize_t n = wr ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -568,7 +552,7 @@ static int serve(struct lg_snap *s, uint64_t x)
 		STAT_ADD(s->st.placed, 1);
 	} else {
 		if (slot >= s->mem_slots) {
-			e = pwrite_all(s->o.spill_fd, s->tmp, PG, (uint64_t)(slot - s->mem_slots) * PG);
+			e = spill_io(s->o.spill_fd, s->tmp, PG, (uint64_t)(slot - s->mem_slots) * PG, true);
 			if (e)
 				srv_fail(s, -e, "writing to the spill file");
 			STAT_ADD(s->st.spilled, 1);
@@ -863,13 +847,17 @@ static void advance(struct lg_snap *s, uint64_t b)
 }
 
 /* Whether a read of target memory made since the address map was at
- * event count SEQ0 is still good: 1 yes, 0 read again, <0 error.  X is a
- * page the read covered that the engine still holds protected (PROT):
- * re-protecting it is a no-op that fails with EAGAIN while a change of the
- * mappings is under way. */
-static int validate(struct lg_snap *s, uint64_t x, unsigned long seq0, struct lg_error *err)
+ * event count SEQ0 is still good: 1 yes, 0 read again, 2 nothing is
+ * registered there any more, <0 error.  [X, X + LEN) is where the read
+ * was, in one piece of the map: re-protecting it fails with EAGAIN while a
+ * change of the mappings is under way.  It may re-protect pages the
+ * server already took (a write to one then faults once more, and is let
+ * go); the streamer unprotects the chunk when done.  The range must not
+ * cut a huge page: changing the protection of part of one splits it. */
+static int validate(struct lg_snap *s, uint64_t x, uint64_t len, unsigned long seq0,
+		    struct lg_error *err)
 {
-	int r = wp_once(s, x, PG, true);
+	int r = wp_once(s, x, len, true);
 
 	if (r == -EAGAIN) {
 		sched_yield();
@@ -911,7 +899,7 @@ static int take_alone(struct lg_snap *s, size_t i, uint64_t pa, uint8_t *p, stru
 		}
 		if ((r = lg_mem_read(&s->mstr, cur, p, PG, err)))
 			return r;
-		r = validate(s, cur, seq0, err);
+		r = validate(s, cur, PG, seq0, err);
 		if (r < 0)
 			return r;
 		if (r == 0) {
@@ -982,7 +970,8 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 			if ((r = lg_mem_readv(&s->mstr, &rd, 1, s->buf + first * PG, err)))
 				return r;
 		}
-		r = validate(s, cur + first * PG, seq0, err);
+		/* The whole chunk: with 2 MiB chunks a huge page stays whole. */
+		r = validate(s, cur, b - a, seq0, err);
 		if (r < 0)
 			return r;
 		if (r == 1) {
@@ -1033,8 +1022,8 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 				if (slot < s->mem_slots)
 					memcpy(p, s->mem + (size_t)slot * PG, PG);
 				else
-					r = pread_all(s->o.spill_fd, p, PG,
-						      (uint64_t)(slot - s->mem_slots) * PG);
+					r = spill_io(s->o.spill_fd, p, PG,
+						     (uint64_t)(slot - s->mem_slots) * PG, false);
 				slot_put(s, slot);
 				st_set(s, i0 + k, S_DONE);
 				pthread_mutex_unlock(&s->lk);

@@ -509,6 +509,41 @@ START_TEST(test_concurrent_thp)
 }
 END_TEST
 
+/* Streamed in 2 MiB chunks, huge pages nobody writes stay huge. */
+START_TEST(test_thp_kept)
+{
+	struct lg_snap_opts o = opts(64);
+	struct child ch;
+	struct t0 *t = calloc(1, sizeof(*t));
+	struct lg_snap_stats st;
+	struct lg_error e = { 0 };
+	struct lg_snap *s;
+	uint64_t before, after;
+	uint8_t *out;
+
+	if (!thp_enabled())
+		return;
+	o.chunk = 2u << 20;
+	child_start(&ch, 8192, 0, true, 0);
+	before = anon_huge_kb(ch.pid);
+	ck_assert_uint_gt(before, 0);
+	out = malloc(ch.len);
+	s = snapshot(&ch, &o, t);
+	ck_assert_msg(stream(s, &ch, out, 0, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(lg_snap_close(s, &st, &e), 0);
+	after = anon_huge_kb(ch.pid);
+	ck_assert_msg(after == before, "AnonHugePages %llu kB before, %llu kB after",
+		      (unsigned long long)before, (unsigned long long)after);
+	ck_assert(!memcmp(out, t->ref, ch.len));
+	ck_assert_uint_eq(st.direct, 8192);
+	child_end(&ch);
+	lg_ranges_free(&t->armed);
+	free(t->ref);
+	free(t);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_dontneed)
 {
 	struct lg_snap_opts o = opts(1024);
@@ -813,6 +848,7 @@ int main(void)
 	tcase_add_test(tc, test_register_file_private);
 	tcase_add_test(tc, test_concurrent_4k);
 	tcase_add_test(tc, test_concurrent_thp);
+	tcase_add_test(tc, test_thp_kept);
 	tcase_add_test(tc, test_dontneed);
 	tcase_add_test(tc, test_munmap);
 	tcase_add_test(tc, test_mremap);
