@@ -13,6 +13,7 @@
 #include "lg_uapi.h"
 #include "arch/arch.h"
 #include "common/clock.h"
+#include "common/grow.h"
 #include "snap/snap.h"
 
 /* UFFDIO_WRITEPROTECT fails with EAGAIN while the target is in the middle
@@ -165,4 +166,38 @@ out:
 	if (p != MAP_FAILED)
 		munmap(p, LG_PAGE_SIZE);
 	return r;
+}
+
+int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *out,
+			struct lg_error *err)
+{
+	struct page_region vec[512];
+	struct pm_scan_arg arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.start = start;
+	arg.end = end;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = LG_ARRAY_SIZE(vec);
+	/* A hole counts as written (no marker): only populated pages. */
+	arg.category_mask = PAGE_IS_WRITTEN;
+	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	arg.return_mask = PAGE_IS_WRITTEN;
+	while (arg.start < end) {
+		long n = ioctl(pagemap, PAGEMAP_SCAN, &arg), i;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return lg_fail(err, errno, "PAGEMAP_SCAN of %#llx-%#llx",
+				       (unsigned long long)arg.start, (unsigned long long)end);
+		}
+		for (i = 0; i < n; i++)
+			if (lg_ranges_add(out, vec[i].start, vec[i].end))
+				return lg_fail(err, ENOMEM, "page list");
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
 }

@@ -528,11 +528,11 @@ static int serve(struct lg_snap *s, uint64_t x)
 	}
 	pthread_mutex_unlock(&s->lk);
 
-	STAT_ADD(s->st.faults, 1);
 	e = lg_mem_read(&s->msrv, x, (have_slot && slot < s->mem_slots) ? s->mem + (size_t)slot * PG
 									 : s->tmp, PG, NULL);
-	if (e == -ESRCH) {
-		srv_fail(s, ESRCH, "the process exited during the dump");
+	if (e) {
+		srv_fail(s, -e, e == -ESRCH ? "the process exited during the dump"
+					    : "reading a page of the process");
 		goto revert;
 	}
 	e = wp_once(s, x, PG, false);
@@ -651,8 +651,10 @@ static void *server_main(void *arg)
 		pthread_mutex_unlock(&s->lk);
 		retry_pending(s);
 		for (i = 0; i < n; i++)
-			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
+			if (msg[i].event == UFFD_EVENT_PAGEFAULT) {
+				STAT_ADD(s->st.faults, 1);
 				serve_fault(s, msg[i].arg.pagefault.address & LG_PAGE_MASK, 0);
+			}
 		pthread_mutex_lock(&s->lk);
 		s->batch++;
 		pthread_cond_broadcast(&s->cv);

@@ -90,6 +90,40 @@ int lg_snap_arm(int uffd, const struct lg_range *r, size_t n, uint64_t chunk,
 int lg_snap_rearm_pages(int uffd, const uint64_t *pages, size_t n, struct lg_snap_arm_stats *st,
 			struct lg_error *err);
 
+/* The populated pages of [start, end) that are not write-protected
+ * (PAGEMAP_SCAN, 6.7, category PAGE_IS_WRITTEN with a present or swapped
+ * page: it works on synchronous registrations, only PM_SCAN_WP_MATCHING
+ * does not), appended to OUT.  PAGEMAP is an open /proc/PID/pagemap.
+ * 1 GiB of 4 KiB pages: 0.5-3 ms on 6.18. */
+int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *out,
+			struct lg_error *err);
+
+/* ---- prearm.c: arming before T0, while the target runs ---- */
+
+/* Arming 4 KiB pages costs 25-70 ms per GiB: not in a stop.  The
+ * snapshot can instead be armed while the target runs: register and
+ * arm the populated pages, serve the faults with a server that only
+ * unprotects and records each page, re-arm what was written in rounds
+ * (lg_snap_prearm_take(), lg_snap_rearm_pages() or lg_snap_arm()) until
+ * a round is small, then stop the target (T0), lg_snap_prearm_stop(), and
+ * re-arm the last round's pages.  The pages to give lg_snap_open() as
+ * armed are then: those populated when armed, minus the REMOVED ranges,
+ * plus the pages of REMOVED populated at T0 (dropped, then filled again,
+ * perhaps re-armed by a round), plus the pages lg_snap_unprotected() finds
+ * populated and unprotected at T0 (holes written meanwhile: those writes
+ * do not fault), which are armed too.
+ * The descriptor stays the caller's. */
+struct lg_snap_prearm;
+int lg_snap_prearm_start(int uffd, struct lg_snap_prearm **out, struct lg_error *err);
+/* The pages written since the last call (sorted page ranges), appended. */
+int lg_snap_prearm_take(struct lg_snap_prearm *p, struct lg_ranges *written, struct lg_error *err);
+/* With the target stopped: stop serving, append the last pages written to
+ * WRITTEN and the ranges the target dropped or unmapped since the start to
+ * REMOVED (may be NULL); *FAULTS (may be NULL) gets the faults served.
+ * Frees P. */
+int lg_snap_prearm_stop(struct lg_snap_prearm *p, struct lg_ranges *written,
+			struct lg_ranges *removed, uint64_t *faults, struct lg_error *err);
+
 /* ---- snap.c: the engine ---- */
 
 /* When the aside store is full. */

@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +36,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -195,79 +193,6 @@ static void reset_hwm(void)
 	}
 }
 
-/* ---- the pre-arm tracker: sync faults only unprotect and record ---- */
-
-struct tracker {
-	int uffd, efd;
-	pthread_t th;
-	pthread_mutex_t lk;
-	uint64_t *dirty;
-	size_t n, cap;
-	volatile int quit;
-	uint64_t faults;
-};
-
-static void *tracker_main(void *arg)
-{
-	struct tracker *t = arg;
-	struct uffd_msg m[64];
-
-	while (!t->quit) {
-		struct pollfd pf[2] = { { t->uffd, POLLIN, 0 }, { t->efd, POLLIN, 0 } };
-		ssize_t got;
-		int i;
-		if (poll(pf, 2, -1) < 0)
-			continue;
-		got = read(t->uffd, m, sizeof(m));
-		for (i = 0; got > 0 && i < got / (ssize_t)sizeof(m[0]); i++) {
-			struct uffdio_writeprotect w;
-			uint64_t a = m[i].arg.pagefault.address & LG_PAGE_MASK;
-			if (m[i].event != UFFD_EVENT_PAGEFAULT)
-				continue;
-			memset(&w, 0, sizeof(w));
-			w.range.start = a;
-			w.range.len = PG;
-			while (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &w) && errno == EAGAIN)
-				;
-			pthread_mutex_lock(&t->lk);
-			if (t->n == t->cap) {
-				t->cap = t->cap ? t->cap * 2 : 4096;
-				t->dirty = realloc(t->dirty, t->cap * sizeof(*t->dirty));
-			}
-			t->dirty[t->n++] = a;
-			t->faults++;
-			pthread_mutex_unlock(&t->lk);
-		}
-	}
-	return NULL;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Take the pages written since the last call, sorted, duplicates out. */
-static size_t tracker_take(struct tracker *t, uint64_t **out)
-{
-	size_t n, i, k = 0;
-
-	pthread_mutex_lock(&t->lk);
-	*out = t->dirty;
-	n = t->n;
-	t->dirty = NULL;
-	t->n = t->cap = 0;
-	pthread_mutex_unlock(&t->lk);
-	if (!n)
-		return 0;
-	qsort(*out, n, sizeof(**out), cmp64);
-	for (i = 0; i < n; i++)
-		if (!k || (*out)[k - 1] != (*out)[i])
-			(*out)[k++] = (*out)[i];
-	return k;
-}
-
 /* ---- one dump ---- */
 
 struct result {
@@ -293,7 +218,6 @@ static void dump(pid_t pid, struct result *res)
 	struct lg_snap_stats st;
 	struct lg_snap *s;
 	struct lg_snap_chunk c;
-	struct tracker tr;
 	uint64_t t0, tstop, tx, bytes = 0;
 	int u, nul, r, spill = -1;
 
@@ -319,17 +243,14 @@ static void dump(pid_t pid, struct result *res)
 	if (lg_snap_register(u, rg.start, rg.end))
 		die("register", NULL);
 	if (opt.mode == M_PREARM) {
+		struct lg_snap_prearm *pa;
 		struct lg_pagemap pm;
-		uint64_t *d;
-		size_t nd;
+		struct lg_ranges w = { 0 };
 		int round;
 
 		/* Set-up stop over; everything else while the target runs. */
-		memset(&tr, 0, sizeof(tr));
-		tr.uffd = u;
-		tr.efd = eventfd(0, EFD_CLOEXEC);
-		pthread_mutex_init(&tr.lk, NULL);
-		pthread_create(&tr.th, NULL, tracker_main, &tr);
+		if (lg_snap_prearm_start(u, &pa, &e))
+			die("pre-arm", &e);
 		if (lg_ptrace_release_all(&g, &e))
 			die("release", &e);
 		lg_tgroup_free(&g);
@@ -342,69 +263,42 @@ static void dump(pid_t pid, struct result *res)
 		lg_pagemap_close(&pm);
 		res->arm_ms = (lg_now_ns() - tx) / 1e6;
 		for (round = 0; round < 16; round++) {
-			nd = tracker_take(&tr, &d);
-			if (lg_snap_rearm_pages(u, d, nd, NULL, &e))
+			lg_ranges_clear(&w);
+			if (lg_snap_prearm_take(pa, &w, &e) || lg_snap_arm(u, w.v, w.n, 0, NULL, &e))
 				die("re-arm", &e);
-			free(d);
 			res->rounds = (uint64_t)round + 1;
-			if (nd < 256)
+			if (lg_ranges_bytes(&w) / PG < 256)
 				break;
 		}
 		res->prearm_s = (lg_now_ns() - t0) / 1e9;
-		res->prearm_faults = tr.faults;
 		/* The final stop. */
 		tstop = lg_now_ns();
 		if (lg_ptrace_stop_all(pid, PTRACE_O_TRACESYSGOOD, &g, &e))
 			die("stop", &e);
-		tr.quit = 1;
-		(void)!write(tr.efd, &(uint64_t){ 1 }, 8);
-		pthread_join(tr.th, NULL);
-		close(tr.efd);
 		tx = lg_now_ns();
-		nd = tracker_take(&tr, &d);
-		if (lg_snap_rearm_pages(u, d, nd, NULL, &e))
+		lg_ranges_clear(&w);
+		if (lg_snap_prearm_stop(pa, &w, NULL, &res->prearm_faults, &e) ||
+		    lg_snap_arm(u, w.v, w.n, 0, NULL, &e))
 			die("re-arm", &e);
-		free(d);
-		res->last_dirty = nd;
+		res->last_dirty = lg_ranges_bytes(&w) / PG;
 		res->rearm_ms = (lg_now_ns() - tx) / 1e6;
 		if (opt.scan) {
 			/* Pages populated but not protected (written holes):
-			 * what the faults cannot tell. */
-			struct lg_ranges w = { 0 };
-			int pmfd;
+			 * what the faults cannot tell.  The target writes no
+			 * hole and drops nothing: nothing else to add. */
 			char path[64];
-			struct page_region vec[512];
-			struct pm_scan_arg arg;
+			int pmfd;
+			lg_ranges_clear(&w);
 			tx = lg_now_ns();
 			snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-			pmfd = open(path, O_RDONLY);
-			memset(&arg, 0, sizeof(arg));
-			arg.size = sizeof(arg);
-			arg.start = rg.start;
-			arg.end = rg.end;
-			arg.vec = (uintptr_t)vec;
-			arg.vec_len = 512;
-			arg.category_mask = PAGE_IS_WRITTEN;
-			arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-			arg.return_mask = PAGE_IS_WRITTEN;
-			while (arg.start < rg.end) {
-				long n = ioctl(pmfd, PAGEMAP_SCAN, &arg), i;
-				if (n < 0 && (errno == EINTR || errno == EAGAIN))
-					continue;
-				if (n < 0)
-					break;
-				for (i = 0; i < n; i++)
-					lg_ranges_add(&w, vec[i].start, vec[i].end);
-				if (arg.walk_end <= arg.start)
-					break;
-				arg.start = arg.walk_end;
-			}
+			pmfd = open(path, O_RDONLY | O_CLOEXEC);
+			if (pmfd < 0 || lg_snap_unprotected(pmfd, rg.start, rg.end, &w, &e) ||
+			    lg_snap_arm(u, w.v, w.n, 0, NULL, &e))
+				die("scan", &e);
 			close(pmfd);
-			if (lg_snap_arm(u, w.v, w.n, 0, NULL, &e))
-				die("arm", &e);
-			lg_ranges_free(&w);
 			res->scan_ms = (lg_now_ns() - tx) / 1e6;
 		}
+		lg_ranges_free(&w);
 	} else {
 		struct lg_pagemap pm;
 		tx = lg_now_ns();

@@ -349,6 +349,114 @@ static struct lg_snap *snapshot(struct child *ch, const struct lg_snap_opts *o, 
 	return s;
 }
 
+/* The same T0, armed while the child runs: register in a short set-up
+ * stop, arm the populated pages while it runs, re-arm what it writes in
+ * rounds, and at T0 re-arm only the last round's pages and the holes it
+ * filled (PAGEMAP_SCAN).  *LAST gets the pages re-armed in the stop. */
+static struct lg_snap *snapshot_prearm(struct child *ch, const struct lg_snap_opts *o, struct t0 *t,
+				       uint64_t *last, uint64_t *faults)
+{
+	struct lg_tgroup g = { 0 };
+	struct lg_error e = { 0 };
+	struct lg_pagemap pm;
+	struct lg_snap_prearm *pa;
+	struct lg_snap *s;
+	struct lg_range rg = { sh->region, sh->region + ch->len };
+	struct lg_ranges p0 = { 0 }, w = { 0 }, rm = { 0 }, un = { 0 };
+	static uint8_t armed[MAXPAGES];
+	struct iovec l, r;
+	char path[64];
+	int u, round, pmfd;
+	size_t i;
+
+	ck_assert_msg(lg_ptrace_stop_all(ch->pid, PTRACE_O_TRACESYSGOOD, &g, &e) == 0, "%s", e.msg);
+	u = take_uffd(&g, ch->pid);
+	ck_assert_msg(lg_snap_uffd_api(u, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(lg_snap_register(u, rg.start, rg.end), 0);
+	ck_assert_msg(lg_snap_prearm_start(u, &pa, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(lg_ptrace_release_all(&g, NULL), 0);
+	lg_tgroup_free(&g);
+
+	/* The child runs from here on. */
+	lg_pagemap_init(&pm, ch->pid);
+	ck_assert_int_eq(lg_pagemap_populated(&pm, rg.start, rg.end, &p0, &e), 0);
+	lg_pagemap_close(&pm);
+	ck_assert_msg(lg_snap_arm(u, p0.v, p0.n, 2u << 20, NULL, &e) == 0, "%s", e.msg);
+	for (round = 0; round < 4; round++) {
+		usleep(20000);
+		lg_ranges_clear(&w);
+		ck_assert_int_eq(lg_snap_prearm_take(pa, &w, &e), 0);
+		ck_assert_msg(lg_snap_arm(u, w.v, w.n, 0, NULL, &e) == 0, "%s", e.msg);
+	}
+	/* T0 */
+	ck_assert_msg(lg_ptrace_stop_all(ch->pid, PTRACE_O_TRACESYSGOOD, &g, &e) == 0, "%s", e.msg);
+	lg_ranges_clear(&w);
+	ck_assert_int_eq(lg_snap_prearm_stop(pa, &w, &rm, faults, &e), 0);
+	ck_assert_msg(lg_snap_arm(u, w.v, w.n, 0, NULL, &e) == 0, "%s", e.msg);
+	*last = lg_ranges_bytes(&w) / PG;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)ch->pid);
+	pmfd = open(path, O_RDONLY);
+	ck_assert_int_ge(pmfd, 0);
+	ck_assert_int_eq(lg_snap_unprotected(pmfd, rg.start, rg.end, &un, &e), 0);
+	close(pmfd);
+	ck_assert_msg(lg_snap_arm(u, un.v, un.n, 0, NULL, &e) == 0, "%s", e.msg);
+
+	/* armed = p0 - removed + (populated in removed) + unprotected: a page
+	 * dropped may have been filled again, and re-armed by a round. */
+	{
+		struct lg_ranges rp = { 0 };
+		lg_pagemap_init(&pm, ch->pid);
+		for (i = 0; i < rm.n; i++) {
+			uint64_t a = rm.v[i].start < rg.start ? rg.start : rm.v[i].start;
+			uint64_t b = rm.v[i].end > rg.end ? rg.end : rm.v[i].end;
+			if (a < b)
+				ck_assert_int_eq(lg_pagemap_populated(&pm, a, b, &rp, &e), 0);
+		}
+		lg_pagemap_close(&pm);
+		memset(armed, 0, sizeof(armed));
+		for (i = 0; i < p0.n; i++)
+			for (uint64_t a = p0.v[i].start; a < p0.v[i].end; a += PG)
+				armed[(a - rg.start) / PG] = 1;
+		for (i = 0; i < rm.n; i++)
+			for (uint64_t a = rm.v[i].start; a < rm.v[i].end; a += PG)
+				if (a >= rg.start && a < rg.end)
+					armed[(a - rg.start) / PG] = 0;
+		for (i = 0; i < rp.n; i++)
+			for (uint64_t a = rp.v[i].start; a < rp.v[i].end; a += PG)
+				armed[(a - rg.start) / PG] = 1;
+		lg_ranges_free(&rp);
+	}
+	for (i = 0; i < un.n; i++)
+		for (uint64_t a = un.v[i].start; a < un.v[i].end; a += PG)
+			armed[(a - rg.start) / PG] = 1;
+	memset(&t->armed, 0, sizeof(t->armed));
+	for (i = 0; i < sh->npages; i++)
+		if (armed[i])
+			ck_assert_int_eq(lg_ranges_add(&t->armed, rg.start + i * PG, rg.start + (i + 1) * PG), 0);
+
+	t->ref = malloc(ch->len);
+	ck_assert_ptr_nonnull(t->ref);
+	l.iov_base = t->ref;
+	l.iov_len = ch->len;
+	r.iov_base = (void *)sh->region;
+	r.iov_len = ch->len;
+	ck_assert_int_eq(process_vm_readv(ch->pid, &l, 1, &r, 1, 0), (ssize_t)ch->len);
+	memcpy(t->lastver, (void *)sh->lastver, sizeof(t->lastver));
+	memcpy(t->inflight, (void *)sh->inflight, sizeof(t->inflight));
+	t->writes = total_writes();
+
+	ck_assert_msg(lg_snap_open(u, ch->pid, &rg, 1, t->armed.v, t->armed.n, o, &s, &e) == 0,
+		      "%s", e.msg);
+	sh->after_t0 = 1;
+	ck_assert_int_eq(lg_ptrace_release_all(&g, NULL), 0);
+	lg_tgroup_free(&g);
+	lg_ranges_free(&p0);
+	lg_ranges_free(&w);
+	lg_ranges_free(&rm);
+	lg_ranges_free(&un);
+	return s;
+}
+
 /* Stream everything into OUT, slowly (PACE_US between chunks), running
  * HOOK(i) before chunk I. */
 static int stream(struct lg_snap *s, struct child *ch, uint8_t *out, unsigned pace_us,
@@ -622,6 +730,51 @@ START_TEST(test_spill)
 }
 END_TEST
 
+/* Armed while the child runs (the design without arming in the stop):
+ * the same exact T0, with MADV_DONTNEED before and after T0 and holes
+ * filled before T0 without a fault. */
+static void run_prearm(uint32_t dontneed_every)
+{
+	struct lg_snap_opts o = opts(1024);
+	struct child ch;
+	struct t0 *t = calloc(1, sizeof(*t));
+	struct lg_snap_stats st;
+	struct lg_error e = { 0 };
+	struct lg_snap *s;
+	uint64_t last = 0, faults = 0;
+	uint8_t *out;
+
+	child_start(&ch, 4096, 2, false, dontneed_every);
+	/* Holes may be filled before T0 here: their writes do not fault. */
+	sh->after_t0 = 1;
+	out = malloc(ch.len);
+	s = snapshot_prearm(&ch, &o, t, &last, &faults);
+	ck_assert_uint_gt(faults, 0);
+	ck_assert_msg(stream(s, &ch, out, 1000, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_msg(lg_snap_close(s, &st, &e) == 0, "%s", e.msg);
+	ck_assert(!child_has_uw(ch.pid));
+	assert_writers_run();
+	ck_assert_uint_gt(st.copied, 0);
+	check_t0(&ch, t, out, &st);
+	child_end(&ch);
+	lg_ranges_free(&t->armed);
+	free(t->ref);
+	free(t);
+	free(out);
+}
+
+START_TEST(test_prearm)
+{
+	run_prearm(0);
+}
+END_TEST
+
+START_TEST(test_prearm_dontneed)
+{
+	run_prearm(16);
+}
+END_TEST
+
 /* Seekable output: the server places pages itself. */
 static uint8_t *placed_out;
 static uint64_t placed_base;
@@ -855,6 +1008,8 @@ int main(void)
 	tcase_add_test(tc, test_tiny_aside);
 	tcase_add_test(tc, test_spill);
 	tcase_add_test(tc, test_place);
+	tcase_add_test(tc, test_prearm);
+	tcase_add_test(tc, test_prearm_dontneed);
 	tcase_add_test(tc, test_full_fail);
 	tcase_add_test(tc, test_abort_releases);
 	tcase_add_test(tc, test_sigkill_holder);
