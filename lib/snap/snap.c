@@ -27,12 +27,14 @@
  *    treats EAGAIN from the unprotect that follows a copy as "the copy may
  *    predate a change": it puts the page back to PROT and serves the fault
  *    again after the next batch;
- *  - the streamer, after a read, re-protects the first page it read (a
- *    no-op on a protected page): EAGAIN means an event is in flight, so it
- *    reads again later; success means every such change was read by the
- *    server, and once the server's current batch is over (its batch
- *    counter is even) the states and the address map are up to date; if
- *    an event was processed meanwhile (ev_seq moved), it reads again.
+ *  - the streamer, after a read, re-protects the chunk it read (a no-op
+ *    on the pages still protected, and it covers whole huge pages, which
+ *    a partial change would split): EAGAIN means an event is in flight,
+ *    so it reads again later; success means every such change was read
+ *    by the server, and once the server's current batch is over (its
+ *    batch counter is even) the states and the address map are up to
+ *    date; if an event was processed meanwhile (ev_seq moved), it reads
+ *    again.
  * Dropped pages go PROT -> DONE (zeros); unmapped pieces of the address
  * map are marked gone; a remap moves pieces to their new place. */
 #include <errno.h>

@@ -79,9 +79,10 @@ struct lg_snap_arm_stats {
 
 /* Write-protect the N ranges R (UFFDIO_WRITEPROTECT), CHUNK bytes a call
  * (0: whole ranges).  For private anonymous memory give only populated
- * pages: on 6.18 protecting 4 KiB pages costs 25-70 ms per GiB (about
- * 100-250 ns a page, with the target stopped; more while it runs), huge
- * pages 0.1-0.2 ms per GiB.  ST may be NULL. */
+ * pages: on 6.18 protecting 4 KiB pages costs 25-70 ms per GiB on an
+ * idle 2-vCPU VM (about 100-250 ns a page, with the target stopped; more
+ * while it runs, and 3-5 times more on a busy machine), huge pages
+ * 0.1-0.2 ms per GiB.  ST may be NULL. */
 int lg_snap_arm(int uffd, const struct lg_range *r, size_t n, uint64_t chunk,
 		struct lg_snap_arm_stats *st, struct lg_error *err);
 
