@@ -2,7 +2,7 @@
 # A target already traced by another debugger (strace -f -p): exit 1,
 # "lgcore: failed to create core.PID: ... traced ...", no file; the other
 # tracer keeps its target, which runs on and passes its self-check after
-# the tracer leaves.
+# the tracer leaves, when it can be dumped.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 command -v strace >/dev/null || lg_skip "strace not found"
@@ -29,5 +29,6 @@ kill -TERM $SPID
 wait $SPID
 for i in $(seq 50); do [ "$(lg_tracer "$TPID")" = 0 ] && break; sleep 0.1; done
 lg_check_running "$TPID" "after strace left"
+lg_control_dump "$TPID"
 lg_finish_target "$TPID"
 lg_done

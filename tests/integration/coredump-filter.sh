@@ -3,7 +3,6 @@
 # and shared mappings too) the file mappings are dumped, MADV_DONTDUMP still
 # is not; bytes identical to gcore's wherever both hold them.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/memlib.sh"
 
 lg_dump_both target-memory --dir "$T" --filter 0x3f
 [ "$(cat /proc/$TPID/coredump_filter)" = 0000003f ] ||

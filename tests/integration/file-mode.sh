@@ -1,5 +1,6 @@
 #!/bin/bash
-# Cores are created mode 0600 whatever the umask (as the kernel does).
+# Cores are created mode 0600 whatever the umask (as the kernel does), and
+# hold the target's memory.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -13,6 +14,7 @@ for u in 022 000 077; do
 	[ "$RC" = 0 ] || lg_fail "lgcore under umask $u exited $RC"
 	m=$(stat -c %a "$T/out/u$u.$TPID" 2>/dev/null)
 	[ "$m" = 600 ] || lg_fail "core written under umask $u has mode '$m', expected 600"
+	[ "$RC" = 0 ] && lg_check_core "$T/out/u$u.$TPID" "$TPID"
 done
 lg_check_running "$TPID" "after the dumps"
 lg_finish_target "$TPID"

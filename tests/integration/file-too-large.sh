@@ -3,7 +3,7 @@
 # cleanly: exit 1 (not killed by SIGXFSZ), "lgcore: failed to create
 # core.PID: File too large", no file -- not even an older core.PID from an
 # earlier run, which would make the failed dump look like a success; the
-# target runs on, untraced.
+# target runs on, untraced, and is dumped without the limit.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -23,5 +23,6 @@ for d in out stale; do
 	lg_no_core "$T/$d/core.$TPID"
 	[ -z "$(ls -A "$T/$d")" ] || lg_fail "files left behind in $d: $(ls -A "$T/$d")"
 done
+lg_control_dump "$TPID"
 lg_finish_target "$TPID"
 lg_done

@@ -5,9 +5,8 @@
 # twice.  Needs vm.max_map_count above ~66200: raised as root for the test
 # and restored, as many-mappings.sh does; skips otherwise.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/lcorecheck-against-lib.sh"
 lg_raise_map_count 70000
-lc_against target-manymaps
+lg_against target-manymaps
 m=$(lg_kv maps)
 # Every one of the mappings was compared: both cores' memory covers them.
 grep -Eq '^pass +diff.load.flags ' "$T/check.out" || lg_fail "PT_LOAD permissions not compared"

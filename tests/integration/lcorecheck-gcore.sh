@@ -1,37 +1,38 @@
-#!/bin/sh
+#!/bin/bash
 # gcore cores of a stopped test target: each validates with eu-stack's
 # backtraces, two of them compare equal, and a core with one changed
 # register byte, one changed memory byte or a missing thread fails with
 # that exact difference.
-. "${top_srcdir:-.}/tests/integration/lcorecheck-lib.sh"
-[ -n "$GCORE" ] || skip "gdb's gcore not installed"
-[ -n "$EU_STACK" ] || skip "eu-stack not installed"
-need_python
-start_target
-kill -STOP "$TARGET_PID"
-"$GCORE" -o "$TMP/g1" "$TARGET_PID" > "$TMP/gcore.log" 2>&1 || skip "gcore cannot attach: $(tail -1 "$TMP/gcore.log")"
-"$GCORE" -o "$TMP/g2" "$TARGET_PID" >> "$TMP/gcore.log" 2>&1 || fail "second gcore failed"
-A=$TMP/g1.$TARGET_PID B=$TMP/g2.$TARGET_PID
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+lg_need_lcorecheck
+lg_need_gcore
+[ -n "$EU_STACK" ] || lg_skip "eu-stack not installed"
+lg_need_python
+lg_start check-targets/ct_threads
+lg_stop "$TPID"
+"$GCORE" -o "$T/g1" "$TPID" > "$T/gcore.log" 2>&1 || lg_skip "gcore cannot attach: $(tail -1 "$T/gcore.log")"
+"$GCORE" -o "$T/g2" "$TPID" >> "$T/gcore.log" 2>&1 || lg_hard "second gcore failed"
+A=$T/g1.$TPID B=$T/g2.$TPID
 
-run 0 "$A"
-expect_check pass unwind.agree
-expect_check pass rdebug.link-map
-dwfl_frames "$TMP/out" > "$TMP/mine"
-eu_frames "$A" > "$TMP/theirs"
-diff -u "$TMP/theirs" "$TMP/mine" || fail "backtraces differ from eu-stack"
+lg_lc 0 "$A"
+lg_lc_expect pass unwind.agree
+lg_lc_expect pass rdebug.link-map
+lg_dwfl_frames "$T/lc.out" > "$T/mine"
+lg_eu_frames "$A" > "$T/theirs"
+diff -u "$T/theirs" "$T/mine" || lg_fail "backtraces differ from eu-stack"
 for fn in ct_b ct_a main ct_sleeper ct_reader; do
-	grep -q " $fn\$" "$TMP/mine" || fail "no frame $fn"
+	grep -q " $fn\$" "$T/mine" || lg_fail "no frame $fn"
 done
 
-run 0 "$A" "$B"
-expect_check pass diff.memory
-expect_check pass diff.regs
-expect_check pass 'diff.backtrace.libunwind'
-run 0 --json "$TMP/r.json" "$A" "$B"
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']==1 and d['summary']['status']=='ok' and len(d['inputs'])==2 and len(d['inputs'][0]['sha256'])==64, d['summary']" "$TMP/r.json" || fail "bad JSON report"
+lg_lc 0 "$A" "$B"
+lg_lc_expect pass diff.memory
+lg_lc_expect pass diff.regs
+lg_lc_expect pass 'diff.backtrace.libunwind'
+lg_lc 0 --json "$T/r.json" "$A" "$B"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']==1 and d['summary']['status']=='ok' and len(d['inputs'])==2 and len(d['inputs'][0]['sha256'])==64, d['summary']" "$T/r.json" || lg_fail "bad JSON report"
 
 # mutate.py CORE OUT WHAT: one change.
-cat > "$TMP/mutate.py" <<'PY'
+cat > "$T/mutate.py" <<'PY'
 import struct, sys, shutil
 src, dst, what = sys.argv[1:4]
 d = bytearray(open(src, 'rb').read())
@@ -57,18 +58,17 @@ elif what == 'mem':      # one byte in the middle of the largest writable PT_LOA
     print(hex(l[3] + l[5] // 2))
 open(dst, 'wb').write(d)
 PY
-python3 "$TMP/mutate.py" "$A" "$TMP/m" reg || exit 99
-run 1 "$A" "$TMP/m"
-expect_check fail diff.regs
-grep -Eq "^fail +diff.regs +thread $TARGET_PID: rip " "$TMP/out" || fail "rip difference not named"
-[ "$(grep -c '^fail' "$TMP/out")" -ge 1 ] || fail "no failure"
+python3 "$T/mutate.py" "$A" "$T/m" reg || lg_hard "mutate.py reg failed"
+lg_lc 1 "$A" "$T/m"
+lg_lc_expect fail diff.regs
+grep -Eq "^fail +diff.regs +thread $TPID: rip " "$T/lc.out" || lg_fail "rip difference not named"
+[ "$(grep -c '^fail' "$T/lc.out")" -ge 1 ] || lg_fail "no failure"
 
-addr=$(python3 "$TMP/mutate.py" "$A" "$TMP/m" mem) || exit 99
-run 1 "$A" "$TMP/m"
-grep -Eq "^fail +diff.memory +1 pages differ, first at $addr " "$TMP/out" || { cat "$TMP/out"; fail "memory byte at $addr not named"; }
+addr=$(python3 "$T/mutate.py" "$A" "$T/m" mem) || lg_hard "mutate.py mem failed"
+lg_lc 1 "$A" "$T/m"
+grep -Eq "^fail +diff.memory +1 pages differ, first at $addr " "$T/lc.out" || { cat "$T/lc.out"; lg_fail "memory byte at $addr not named"; }
 
-python3 "$TMP/mutate.py" "$A" "$TMP/m" thread || exit 99
-run 1 "$A" "$TMP/m"
-grep -Eq "^fail +diff.thread.missing +thread [0-9]+ is in a but not in b" "$TMP/out" || fail "missing thread not named"
-kill -CONT "$TARGET_PID"
-exit 0
+python3 "$T/mutate.py" "$A" "$T/m" thread || lg_hard "mutate.py thread failed"
+lg_lc 1 "$A" "$T/m"
+grep -Eq "^fail +diff.thread.missing +thread [0-9]+ is in a but not in b" "$T/lc.out" || lg_fail "missing thread not named"
+lg_done

@@ -1,17 +1,18 @@
-#!/bin/sh
+#!/bin/bash
 # Mutated cores give the specific failure, never a crash: a note removed,
 # a note size changed, the file truncated, a PT_LOAD past the end of the
 # file, garbage bytes.
-. "${top_srcdir:-.}/tests/integration/lcorecheck-lib.sh"
-[ -n "$GCORE" ] || skip "gdb's gcore not installed"
-need_python
-start_target
-kill -STOP "$TARGET_PID"
-"$GCORE" -o "$TMP/g" "$TARGET_PID" > "$TMP/gcore.log" 2>&1 || skip "gcore cannot attach: $(tail -1 "$TMP/gcore.log")"
-C=$TMP/g.$TARGET_PID
-kill -KILL "$TARGET_PID"; TARGET_PID=
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+lg_need_lcorecheck
+lg_need_gcore
+lg_need_python
+lg_start check-targets/ct_threads
+lg_stop "$TPID"
+"$GCORE" -o "$T/g" "$TPID" > "$T/gcore.log" 2>&1 || lg_skip "gcore cannot attach: $(tail -1 "$T/gcore.log")"
+C=$T/g.$TPID
+lg_kill "$TPID"
 
-cat > "$TMP/mut.py" <<'PY'
+cat > "$T/mut.py" <<'PY'
 import struct, sys, random
 src, dst, what = sys.argv[1:4]
 d = bytearray(open(src, 'rb').read())
@@ -49,20 +50,20 @@ elif what.startswith('garbage'):
         d[i] = random.randrange(256)
 open(dst, 'wb').write(d)
 PY
-m() { python3 "$TMP/mut.py" "$C" "$TMP/m" "$1" || exit 99; }
+m() { python3 "$T/mut.py" "$C" "$T/m" "$1" || lg_hard "mut.py $1 failed"; }
 
-m no-prpsinfo;   run 1 "$TMP/m"; expect_check fail note.prpsinfo
-m prstatus-size; run 1 "$TMP/m"; expect_check fail note.sizes
-m note-overrun;  run 1 "$TMP/m"; expect_check fail note.align
-m truncate;      run 1 "$TMP/m"; expect_check fail load.in-file
-m load-past-end; run 1 "$TMP/m"; expect_check fail load.in-file
-m phdr-past-end; run 1 "$TMP/m"; expect_check fail phdr.in-file
-head -c 10 "$C" > "$TMP/m"; run 3 "$TMP/m"
-run 2 "$TMP/does-not-exist"
+m no-prpsinfo;   lg_lc 1 "$T/m" && lg_lc_expect fail note.prpsinfo
+m prstatus-size; lg_lc 1 "$T/m" && lg_lc_expect fail note.sizes
+m note-overrun;  lg_lc 1 "$T/m" && lg_lc_expect fail note.align
+m truncate;      lg_lc 1 "$T/m" && lg_lc_expect fail load.in-file
+m load-past-end; lg_lc 1 "$T/m" && lg_lc_expect fail load.in-file
+m phdr-past-end; lg_lc 1 "$T/m" && lg_lc_expect fail phdr.in-file
+head -c 10 "$C" > "$T/m"; lg_lc 3 "$T/m"
+lg_lc 2 "$T/does-not-exist"
 for seed in 1 2 3 4 5 6 7 8; do
 	m garbage$seed
-	"$LCORECHECK" "$TMP/m" > /dev/null 2>&1
+	"$LCORECHECK" "$T/m" > /dev/null 2>&1
 	st=$?
-	case $st in 0|1|2|3) ;; *) fail "garbage seed $seed: exit $st (crash?)" ;; esac
+	case $st in 0|1|2|3) ;; *) lg_fail "garbage seed $seed: exit $st (crash?)" ;; esac
 done
-exit 0
+lg_done

@@ -5,8 +5,7 @@
 # the reading).  Timing decides which: several delays are tried, and the
 # test requires that every run ended in one of those ways.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-LCORECHECK=$top_builddir/src/lcorecheck
-[ -x "$LCORECHECK" ] || lg_skip "lcorecheck not built ($LCORECHECK)"
+lg_need_lcorecheck
 lg_dump_both target-memory --dir "$T"
 lg_finish_target "$TPID"
 hit=0

@@ -1,15 +1,15 @@
 #!/bin/bash
-# The issue's done criterion: lcorecheck --against-gcore fails, naming the
-# exact difference, when lgcore writes a wrong byte.  lgcore itself is not
-# touched: LGCORE is lgcore-wrong-byte, which runs the real lgcore and then
-# damages its core in one known way: a memory byte at an address the
-# target printed, one register of one thread, a thread removed, a thread's
-# id garbled.  A control run through the same wrapper must pass, and the
-# target must still pass its own check at the end.
+# lcorecheck --against-gcore fails, naming the exact difference, when
+# lgcore writes a wrong byte.  lgcore itself is not touched: LGCORE is
+# lgcore-wrong-byte, which runs the real lgcore and then damages its core
+# in one known way: a memory byte at an address the target printed, one
+# register of one thread, a thread removed, a thread's id garbled.  A
+# control run through the same wrapper must pass, and the target must
+# still pass its own check at the end.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/lcorecheck-against-lib.sh"
 lg_need_lgcore
 lg_need_gcore
+lg_need_lcorecheck
 command -v python3 >/dev/null || lg_skip "python3 is needed to damage the core"
 export LG_WRONG_LGCORE=$LGCORE LG_WRONG_LOG=$T/wrong.log
 export LGCORE=$top_srcdir/tests/integration/lgcore-wrong-byte

@@ -5,7 +5,6 @@
 # shared), deleted files, zeroed and never-touched pages, and the ELF header
 # page of a mapped executable.  Bytes both cores hold must be identical.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/memlib.sh"
 
 lg_dump_both target-memory --dir "$T"
 lg_check_regions "$LGC" "$GCC" dump

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Several pids: each dumped to PREFIX.PID with its own "Saved corefile" line;
-# at the first failure lgcore stops, exits 1 and leaves later pids alone.
+# Several pids: each dumped to PREFIX.PID (with that target's memory) with
+# its own "Saved corefile" line; at the first failure lgcore stops, exits 1
+# and leaves later pids alone.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -15,10 +16,13 @@ printf 'Saved corefile m.%s\nSaved corefile m.%s\n' "$p1" "$p2" >"$T/want"
 grep '^Saved corefile' "$OUT" >"$T/got"
 lg_same "stdout of lgcore -o m P1 P2" "$T/got" "$T/want"
 lg_is_core "$T/ok/m.$p1" && lg_is_core "$T/ok/m.$p2" || lg_fail "m.$p1 or m.$p2 is not a core"
+lg_check_core "$T/ok/m.$p1" "$p1"
+lg_check_core "$T/ok/m.$p2" "$p2"
 
 lg_run_lgcore "$T/ko" -o m "$p1" "$dead" "$p2"
 lg_expect_fail "$T/ko" m "$dead" 'no such process'
 lg_is_core "$T/ko/m.$p1" || lg_fail "m.$p1 (before the failing pid) is not a core"
+lg_check_core "$T/ko/m.$p1" "$p1"
 grep -qx "Saved corefile m.$p1" "$OUT" || lg_fail "no 'Saved corefile m.$p1'"
 lg_no_core "$T/ko/m.$dead"
 lg_no_core "$T/ko/m.$p2"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lgcore run as "nobody" against a root target: exit 1, "lgcore: failed to
 # create core.PID: <permission denied / operation not permitted>", no file,
-# target untouched.
+# target untouched; root's lgcore dumps it.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 [ "$(id -u)" = 0 ] || lg_skip "needs root (to run the target as root and lgcore as nobody)"
@@ -22,5 +22,6 @@ lg_expect_fail "$T/out" core "$TPID" 'permission denied|operation not permitted'
 lg_no_core "$T/out/core.$TPID"
 [ -z "$(ls -A "$T/out")" ] || lg_fail "files left behind: $(ls -A "$T/out")"
 lg_check_running "$TPID" "after the refused dump"
+lg_control_dump "$TPID"
 lg_finish_target "$TPID"
 lg_done

@@ -2,7 +2,8 @@
 # A stale PREFIX.PID from an earlier run never makes a failed dump look like
 # success (gcore's bug): the failure is reported and no file is left under
 # the final name, the old one included; a successful dump replaces it with a
-# real core.  A symlink there is removed, never its target.
+# real core of the target's memory.  A symlink there is removed, never its
+# target.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -23,7 +24,11 @@ lg_start target-threads
 echo "old core" >"$T/out/core.$TPID"
 lg_run_lgcore "$T/out" "$TPID"
 [ "$RC" = 0 ] || lg_fail "lgcore exited $RC over a stale core.$TPID"
-lg_is_core "$T/out/core.$TPID" || lg_fail "core.$TPID was not replaced by a real core"
+if lg_is_core "$T/out/core.$TPID"; then
+	lg_check_core "$T/out/core.$TPID" "$TPID"
+else
+	lg_fail "core.$TPID was not replaced by a real core"
+fi
 lg_check_running "$TPID" "after the dump"
 lg_finish_target "$TPID"
 lg_done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Command-line contract: -h/--help and -v/--version exit 0; an unknown
 # option, no pid, a pid that is not a number or -o without its argument exit
-# 2 and dump nothing (usage on stdout or stderr); -g GDB and -d DIR are accepted and have no effect.
+# 2 and dump nothing (usage on stdout or stderr); -g GDB and -d DIR are
+# accepted and have no effect (the core holds the target's memory).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 
@@ -41,7 +42,11 @@ rm -f "$T/out/core.$TPID"
 
 lg_run_lgcore "$T/out" -g /nonexistent/gdb -d /nonexistent/dir "$TPID"
 [ "$RC" = 0 ] || lg_fail "lgcore -g X -d Y PID exited $RC, expected 0 (options accepted, no effect)"
-lg_is_core "$T/out/core.$TPID" || lg_fail "lgcore -g X -d Y PID wrote no core.$TPID"
+if lg_is_core "$T/out/core.$TPID"; then
+	lg_check_core "$T/out/core.$TPID" "$TPID"
+else
+	lg_fail "lgcore -g X -d Y PID wrote no core.$TPID"
+fi
 grep -qx "Saved corefile core.$TPID" "$OUT" || lg_fail "no 'Saved corefile core.$TPID' on stdout"
 
 lg_check_running "$TPID" "after the dumps"

@@ -3,9 +3,10 @@
  *
  * Prints argc, argv.N (the test passes arguments without blanks), fname,
  * psargs_kernel (what the kernel writes: the first 79 bytes of the argument
- * area, NULs turned into spaces), psargs_argv0 (what gdb writes), cmdline_len
- * and ready.  g_argc/g_argv are globals for gdb to print.  On SIGUSR1 it
- * checks that its argument strings are unchanged. */
+ * area, NULs turned into spaces), psargs_argv0 (what gdb writes),
+ * cmdline_len, the argument area as the declared region "args"
+ * (tc_declare), and ready.  g_argc/g_argv are globals for gdb to print.  On
+ * SIGUSR1 it checks that its argument strings are unchanged. */
 #include "tcommon.h"
 
 #include <stdio.h>
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
 	tc_kv("fname", "%.15s", strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
 	tc_kv("psargs_kernel", "%s", psargs);
 	tc_kv("psargs_argv0", "%.79s", argv[0]);
+	tc_declare("args", argv[0], total);
 	tc_kv("ready", "1");
 
 	tc_wait_usr1();

@@ -5,8 +5,9 @@
  * One region of PAGES pages whose protections alternate (rw-, r--) so the
  * kernel cannot merge them; page i starts with tc_word(seed, i).  Prints
  * maps (lines of /proc/self/maps at ready time), area.addr, area.pages,
- * area.seed, page.K.{addr,word} for a few pages, and ready; or skip=... when
- * vm.max_map_count is too small.  On SIGUSR1 it checks every page. */
+ * area.seed, page.K.{addr,word} for a few pages (each page also declared
+ * with tc_declare), and ready; or skip=... when vm.max_map_count is too
+ * small.  On SIGUSR1 it checks every page. */
 #include "tcommon.h"
 
 #include <stdio.h>
@@ -73,8 +74,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < (long)(sizeof(samples) / sizeof(samples[0])); i++) {
 		if (samples[i] >= pages)
 			continue;
-		snprintf(key, sizeof(key), "page.%ld.addr", samples[i]);
-		tc_kv(key, "%p", (void *)(area + samples[i] * pg));
+		snprintf(key, sizeof(key), "page.%ld", samples[i]);
+		tc_declare(key, area + samples[i] * pg, (size_t)pg);
 		snprintf(key, sizeof(key), "page.%ld.word", samples[i]);
 		tc_kv(key, "0x%016llx", (unsigned long long)tc_word(SEED, samples[i]));
 	}

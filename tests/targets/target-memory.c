@@ -37,33 +37,6 @@ static unsigned filter = 0x33;
 static char dir[4096];
 static int nfiles;
 
-/* POSIX cksum (CRC-32/CKSUM, length appended), so the shell's cksum can
- * check a region dumped with gdb's "dump binary memory". */
-static unsigned long cksum(const unsigned char *p, size_t len)
-{
-	unsigned long crc = 0;
-	size_t i, n;
-	int b;
-
-	for (i = 0; i < len + sizeof(size_t); i++) {
-		unsigned c;
-
-		if (i < len) {
-			c = p[i];
-		} else {
-			n = len >> (8 * (i - len));
-			if (!n && i > len)
-				break;
-			c = n & 0xff;
-		}
-		crc ^= (unsigned long)c << 24;
-		for (b = 0; b < 8; b++)
-			crc = crc & 0x80000000UL ? ((crc << 1) ^ 0x04c11db7UL) & 0xffffffffUL
-						 : (crc << 1) & 0xffffffffUL;
-	}
-	return ~crc & 0xffffffffUL;
-}
-
 static const char *yesno(int b)
 {
 	return b ? "yes" : "no";
@@ -84,7 +57,7 @@ static void add(const char *name, void *addr, size_t len, const char *dump,
 	r->name = name;
 	r->addr = addr;
 	r->len = len;
-	r->crc = cksum(addr, len);
+	r->crc = tc_cksum(addr, len);
 	r->dump = dump;
 	r->dump_a = dump_a;
 }
@@ -266,7 +239,7 @@ int main(int argc, char **argv)
 
 	tc_wait_usr1();
 	for (i = 0; i < nregions; i++)
-		if (cksum(regions[i].addr, regions[i].len) != regions[i].crc)
+		if (tc_cksum(regions[i].addr, regions[i].len) != regions[i].crc)
 			tc_fail("region %s changed", regions[i].name);
 	return tc_finish();
 }

@@ -108,21 +108,63 @@ int tc_verify(const void *p, size_t len, uint64_t seed)
 	return 0;
 }
 
+unsigned long tc_cksum(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	unsigned long crc = 0;
+	size_t i, n;
+	int k;
+
+	for (i = 0; i < len + sizeof(size_t); i++) {
+		unsigned c;
+
+		if (i < len) {
+			c = b[i];
+		} else {
+			/* The length follows, low byte first, without its
+			 * high zero bytes. */
+			n = len >> (8 * (i - len));
+			if (!n && i > len)
+				break;
+			c = n & 0xff;
+		}
+		crc ^= (unsigned long)c << 24;
+		for (k = 0; k < 8; k++)
+			crc = crc & 0x80000000UL ? ((crc << 1) ^ 0x04c11db7UL) & 0xffffffffUL
+						 : (crc << 1) & 0xffffffffUL;
+	}
+	return ~crc & 0xffffffffUL;
+}
+
+static void kv2(const char *name, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void kv2(const char *name, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s.%s=", name, field);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+void tc_declare(const char *name, const void *p, size_t len)
+{
+	kv2(name, "addr", "%p", p);
+	kv2(name, "len", "%zu", len);
+	kv2(name, "crc", "%lu %zu", tc_cksum(p, len), len);
+}
+
 void tc_region(const char *name, const void *p, size_t len, uint64_t seed)
 {
-	char key[128];
 	const uint64_t *w = p;
 
-	snprintf(key, sizeof(key), "%s.addr", name);
-	tc_kv(key, "%p", p);
-	snprintf(key, sizeof(key), "%s.len", name);
-	tc_kv(key, "%zu", len);
-	snprintf(key, sizeof(key), "%s.seed", name);
-	tc_kv(key, "0x%llx", (unsigned long long)seed);
-	snprintf(key, sizeof(key), "%s.first", name);
-	tc_kv(key, "0x%016llx", (unsigned long long)w[0]);
-	snprintf(key, sizeof(key), "%s.last", name);
-	tc_kv(key, "0x%016llx", (unsigned long long)w[len / 8 - 1]);
+	tc_declare(name, p, len);
+	kv2(name, "seed", "0x%llx", (unsigned long long)seed);
+	kv2(name, "first", "0x%016llx", (unsigned long long)w[0]);
+	kv2(name, "last", "0x%016llx", (unsigned long long)w[len / 8 - 1]);
 }
 
 pid_t tc_gettid(void)

@@ -2,7 +2,8 @@
  *
  * Every target follows one protocol (see tests/integration/lib.sh):
  *   - it prints the facts the core must show as key=value lines on stdout,
- *     then a line "ready" once every thread sits in its blocking call;
+ *     among them the memory regions it declares with tc_declare(), then
+ *     a line "ready=1" once every thread sits in its blocking call;
  *   - it prints "skip=<reason>" and exits 77 if the machine can't host it;
  *   - on SIGUSR1 it checks itself (patterns intact, threads alive, no stray
  *     signal) and exits 0, or prints "check-failed: ..." on stderr and
@@ -32,7 +33,19 @@ void tc_fill(void *p, size_t len, uint64_t seed);
 int tc_verify(const void *p, size_t len, uint64_t seed);
 uint64_t tc_word(uint64_t seed, size_t index);
 
-/* Print NAME.addr/len/seed/first/last for a filled region. */
+/* POSIX cksum (CRC-32/CKSUM, length appended) of LEN bytes at P, the
+ * number `cksum` prints first: the tests compare it with the bytes a core
+ * holds at that address. */
+unsigned long tc_cksum(const void *p, size_t len);
+
+/* Declare LEN bytes at P as memory the core must hold as they are now:
+ * prints NAME.addr, NAME.len and NAME.crc ("CRC LEN", as `cksum` prints
+ * it).  The tests check every declared region in every core written of
+ * this process (lg_check_core in tests/integration/lib.sh). */
+void tc_declare(const char *name, const void *p, size_t len);
+
+/* tc_declare() a region filled by tc_fill(), and print NAME.seed,
+ * NAME.first and NAME.last (its first and last words). */
 void tc_region(const char *name, const void *p, size_t len, uint64_t seed);
 
 /* Thread id of the caller. */
