@@ -382,6 +382,22 @@ lg_core_bytes() {
 	return 0
 }
 
+# lg_declare_stopped PID NAME MAPPING: for targets that cannot declare
+# regions themselves (Go, the JVM): read the first mapping of stopped PID
+# whose /proc/PID/maps line ends in MAPPING (e.g. "[stack]") through
+# /proc/PID/mem, independently of any dumper, and record it as region NAME,
+# which lg_check_core then compares with every core.
+lg_declare_stopped() {
+	local pid=$1 name=$2 map=$3 lo hi crc
+	[ "$(lg_state "$pid")" = T ] || lg_hard "lg_declare_stopped: $pid is not stopped"
+	read -r lo hi <<<"$(awk -v m="$map" '$NF == m { split($1, r, "-"); print r[1], r[2]; exit }' "/proc/$pid/maps")"
+	[ -n "$lo" ] || lg_hard "target $pid has no mapping $map"
+	lo=$((16#$lo)) hi=$((16#$hi))
+	crc=$(dd if="/proc/$pid/mem" bs=4096 iflag=skip_bytes,count_bytes skip=$lo count=$((hi - lo)) status=none | cksum) ||
+		lg_hard "cannot read $map of $pid through /proc/$pid/mem"
+	printf '%s.addr=0x%x\n%s.len=%d\n%s.crc=%s\n' "$name" $lo "$name" $((hi - lo)) "$name" "$crc" >>"$LG_FACTS/$pid"
+}
+
 # lg_check_core CORE PID: every memory region target PID declared (NAME.crc
 # in its facts, see tc_declare) that CORE holds must hold exactly the
 # target's bytes; a region with no NAME.dump rule must be in it whole; and

@@ -61,6 +61,7 @@ lg_start target-jvm
 GCC_FILE=$T/gc.$TPID
 GCC=$GCC_FILE
 lg_stop "$TPID"
+lg_declare_stopped "$TPID" stack '[stack]'
 lg_gcore "$TPID" gc
 lg_check_stopped "$TPID" "after gcore"
 lg_between

@@ -23,13 +23,18 @@
 
 # lg_three_dumps TARGET [ARGS...]: start TARGET, SIGSTOP it, dump it with
 # gcore (GCC), lgcore --mode=stop (LSC) and lgcore (LGC), checking that it
-# is still stopped and untraced after each.  lg_between, if defined, runs
-# after gcore (e.g. to ask a debugger attached to the live process).
+# is still stopped and untraced after each; lg_check_core compares the
+# main thread's stack and the target's declared regions with every core.
+# lg_between, if defined, runs after gcore (e.g. to ask a debugger attached
+# to the live process).
 lg_three_dumps() {
 	lg_need_lgcore
 	lg_need_gcore
 	lg_start "$@"
 	lg_stop "$TPID"
+	# The main thread's stack, read from the stopped target: Go cannot
+	# tc_declare, and every core must hold these bytes anyway.
+	lg_declare_stopped "$TPID" stack '[stack]'
 	lg_gcore "$TPID" gc ${GCORE_ARGS:-}
 	lg_check_stopped "$TPID" "after gcore"
 	if declare -F lg_between >/dev/null; then

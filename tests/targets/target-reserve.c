@@ -87,6 +87,9 @@ int main(void)
 	w[(16 * MIB) / 8 - 1] = 0x5eed0000000000f2ull;
 	tc_kv("written.first", "0x%016llx", (unsigned long long)w[0]);
 	tc_kv("written.last", "0x%016llx", (unsigned long long)w[(16 * MIB) / 8 - 1]);
+	/* The two written pages: every core must hold exactly these bytes. */
+	tc_declare("written_head", written, 4096);
+	tc_declare("written_tail", written + 16 * MIB - 4096, 4096);
 	tc_kv("pid", "%d", (int)getpid());
 	tc_kv("ready", "1");
 
