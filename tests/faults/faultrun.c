@@ -26,10 +26,12 @@
  * After every trial: the victim is alive and runs (no thread in state T or
  * t, every thread's counters move), no thread is traced, no mapping has
  * "uw" in VmFlags, the victim saw no harm itself, and the output directory
- * holds nothing but a complete core when lgcore succeeded.  Descriptors of
+ * holds nothing but a complete core when lgcore succeeded, and that core
+ * holds the victim's canary pages byte for byte.  Descriptors of
  * anon_inode:[userfaultfd] left in the victim are reported (not failed).
  * The summary groups trials by the phase lgcore was in when the signal
- * went out.  Exit status: 0 no harm and no hang, 1 otherwise, 2 usage. */
+ * went out.  Exit status: 0 no harm, no hang and no wrong core, 1
+ * otherwise, 2 usage. */
 #ifndef _GNU_SOURCE
 # define _GNU_SOURCE
 #endif
@@ -77,7 +79,7 @@ struct phase_stat {
 	uint64_t maxgap_ns;
 };
 static struct phase_stat stats[NPHASES];
-static unsigned total_harm, total_hang;
+static unsigned total_harm, total_hang, total_badcore;
 
 static uint64_t now_ns(void)
 {
@@ -432,6 +434,64 @@ out:
 	return ok;
 }
 
+/* Does the core lgcore saved hold the victim's canary, byte for byte?
+ * Only the pages' last state can be there: the victim never writes them
+ * after it starts. */
+static bool core_holds_canary(char *why, size_t len)
+{
+	uint64_t addr = st->canary_addr, n = st->canary_len, i;
+	char path[PATH_MAX];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	Elf64_Shdr sh;
+	uint8_t buf[8192];
+	unsigned phnum, k;
+	bool found = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/core.%d", dir, (int)victim);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || n > sizeof(buf)) {
+		snprintf(why, len, "cannot read %s", path);
+		goto out;
+	}
+	phnum = eh.e_phnum;
+	if (phnum == PN_XNUM) {
+		if (pread(fd, &sh, sizeof(sh), (off_t)eh.e_shoff) != sizeof(sh))
+			goto bad;
+		phnum = sh.sh_info;
+	}
+	for (k = 0; k < phnum; k++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)k * sizeof(ph))) !=
+		    sizeof(ph))
+			goto bad;
+		if (ph.p_type == PT_LOAD && ph.p_vaddr <= addr && addr + n <= ph.p_vaddr + ph.p_filesz)
+			break;
+	}
+	if (k == phnum) {
+		snprintf(why, len, "the core holds no data for the canary at 0x%llx",
+			 (unsigned long long)addr);
+		goto out;
+	}
+	if (pread(fd, buf, n, (off_t)(ph.p_offset + addr - ph.p_vaddr)) != (ssize_t)n)
+		goto bad;
+	for (i = 0; i < n && buf[i] == lg_victim_canary(i); i++)
+		;
+	if (i < n) {
+		snprintf(why, len, "the core holds 0x%02x at 0x%llx, the victim 0x%02x", buf[i],
+			 (unsigned long long)(addr + i), lg_victim_canary(i));
+		goto out;
+	}
+	found = true;
+	goto out;
+bad:
+	snprintf(why, len, "%s is truncated", path);
+out:
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
 static int clean_dir(bool core_ok, char *why, size_t len)
 {
 	struct dirent *de;
@@ -463,7 +523,7 @@ static void trial(const struct plan *pl, long delay)
 {
 	char why[256] = "";
 	int phase, lgst = 0, rc, leaked = 0, base_uffd = 0, vst;
-	bool hung = false, harmed = false;
+	bool hung = false, harmed = false, badcore = false;
 	struct watch w;
 	uint64_t gap = 0;
 	pid_t lg;
@@ -537,6 +597,8 @@ static void trial(const struct plan *pl, long delay)
 	}
 	if (!harmed) {
 		bool ok = !hung && WIFEXITED(lgst) && WEXITSTATUS(lgst) == 0;
+		if (ok && !core_holds_canary(why, sizeof(why)))
+			badcore = true;
 		if (clean_dir(ok, why, sizeof(why)))
 			harmed = true;
 	} else {
@@ -553,12 +615,16 @@ record:
 		stats[phase].maxgap_ns = gap;
 	total_harm += harmed;
 	total_hang += hung;
+	total_badcore += badcore;
 	if (out)
 		fprintf(out, "%s\t%s%d\t%ld\t%s\t%s\t%d\t%s\t%d\t%llu\t%s\n", mode, pl->event,
 			pl->event_no, delay, strsignal(pl->sig ? pl->sig : 0), phase_names[phase],
 			WIFEXITED(lgst) ? WEXITSTATUS(lgst) : 128 + WTERMSIG(lgst),
-			harmed ? "HARMED" : hung ? "HUNG" : "ok", leaked,
+			harmed ? "HARMED" : hung ? "HUNG" : badcore ? "BADCORE" : "ok", leaked,
 			(unsigned long long)(gap / 1000), why);
+	if (badcore)
+		fprintf(stderr, "faultrun: %s %s%d+%ldus: lgcore succeeded, but %s\n", mode, pl->event,
+			pl->event_no, delay, why);
 	if (harmed || hung) {
 		fprintf(stderr, "faultrun: %s %s%d+%ldus: %s\n", mode, pl->event, pl->event_no,
 			delay, why);
@@ -620,8 +686,17 @@ static int reference_run(void)
 	if (!w.exited && wait_deadline(lg, &w.status))
 		return -1;
 	ref_attaches = w.attaches;
+	if (!(ref_attaches > 0 && WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0)) {
+		clean_dir(false, why, sizeof(why));
+		return -1;
+	}
+	if (!core_holds_canary(why, sizeof(why))) {
+		fprintf(stderr, "faultrun: a plain dump of the %s victim: %s\n", mode, why);
+		clean_dir(false, why, sizeof(why));
+		return -1;
+	}
 	clean_dir(true, why, sizeof(why));
-	return ref_attaches > 0 && WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0 ? 0 : -1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -686,7 +761,10 @@ int main(int argc, char **argv)
 			printf("%-10s %-20s %7u %7u %6u %7u %12.1f\n", mode, phase_names[p],
 			       stats[p].trials, stats[p].harmed, stats[p].hangs, stats[p].leaked,
 			       stats[p].maxgap_ns / 1e6);
+	if (total_badcore)
+		printf("%-10s %u dumps succeeded with a core that does not hold the victim's canary\n",
+		       mode, total_badcore);
 	if (out)
 		fclose(out);
-	return total_harm || total_hang ? 1 : 0;
+	return total_harm || total_hang || total_badcore ? 1 : 0;
 }

@@ -12,6 +12,11 @@ FR=$top_builddir/tests/faults/faultrun
 V=$top_builddir/tests/faults/victim
 dir=$(mktemp -d) || exit 99
 trap 'rm -rf "$dir"' EXIT INT TERM
+# The victim declares its canary there, for check-mutants' wrong-byte
+# mutant (faultrun itself checks the canary in every core).
+LG_FACTS=$dir/facts
+export LG_FACTS
+mkdir "$LG_FACTS" || exit 99
 fail=0
 for mode in precopy stop; do
 	mkdir -p "$dir/$mode"

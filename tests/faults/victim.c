@@ -62,6 +62,7 @@
 #define UPAGES 256		/* 1 MiB served by the victim's own userfaultfd */
 
 static struct lg_victim_status *S;
+static uint8_t canary[2 * PAGE] __attribute__((aligned(PAGE)));
 static pthread_mutex_t bad_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t now_ns(void)
@@ -458,6 +459,27 @@ static void start(void *(*fn)(void *), void *arg)
 	pthread_detach(t);
 }
 
+/* For the test framework's mutants (tests/mutants): the region a broken
+ * lgcore damages in the cores it saves, declared as tc_declare does. */
+static int declare_canary(void)
+{
+	const char *facts = getenv("LG_FACTS");
+	char path[4096];
+	FILE *f;
+	int bad;
+
+	if (!facts)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%d", facts, (int)getpid());
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "canary.addr=0x%llx\ncanary.len=%zu\n", (unsigned long long)S->canary_addr,
+		sizeof(canary));
+	bad = ferror(f);
+	return fclose(f) || bad ? -1 : 0;
+}
+
 static void *exiter_main(void *arg)
 {
 	usleep(100 * 1000);
@@ -490,6 +512,14 @@ int main(int argc, char **argv)
 	close(fd);
 	memset(S, 0, sizeof(*S));
 	S->magic = LG_VICTIM_MAGIC;
+	for (size_t i = 0; i < sizeof(canary); i++)
+		canary[i] = lg_victim_canary(i);
+	S->canary_addr = (uint64_t)(uintptr_t)canary;
+	S->canary_len = sizeof(canary);
+	if (declare_canary()) {
+		fprintf(stderr, "victim: cannot write its facts in $LG_FACTS: %s\n", strerror(errno));
+		return 2;
+	}
 	if (!strcmp(mode, "uffd") && uffd_setup()) {
 		fprintf(stderr, "victim: userfaultfd set-up failed: %s\n", strerror(errno));
 		return 3;

@@ -14,6 +14,16 @@ struct lg_victim_status {
 	uint32_t bad;		/* the victim saw harm: badmsg says which */
 	char badmsg[236];
 	uint64_t progress[16];	/* per-thread counters */
+	uint64_t canary_addr;	/* pages the victim never writes again: every */
+	uint64_t canary_len;	/* core of it must hold lg_victim_canary() there */
 };
+
+/* Byte I of the canary: not a repeating pattern, so that a core holding
+ * the wrong page (or a byte flipped) cannot match. */
+static inline uint8_t lg_victim_canary(uint64_t i)
+{
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull;
+	return (uint8_t)((x ^ (x >> 29)) >> 32);
+}
 
 #endif
