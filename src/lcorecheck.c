@@ -3,6 +3,7 @@
  * options, calls lib/check and maps the result to an exit code. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "check/lcorecheck.h"
+#include "common/parse.h"
 
 enum { EXIT_OK = 0, EXIT_DIFF = 1, EXIT_USAGE = 2, EXIT_UNREADABLE = 3 };
 
@@ -86,9 +88,8 @@ int main(int argc, char **argv)
 		case 'd': o.dir = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'G': {
-			char *end;
-			long pid = strtol(optarg, &end, 10);
-			if (*end || pid <= 0 || pid > 0x7fffffff) {
+			uint64_t pid;
+			if (lg_parse_uint(optarg, INT_MAX, &pid) || pid == 0) {
 				fprintf(stderr, "lcorecheck: --against-gcore: bad pid '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

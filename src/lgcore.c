@@ -1,6 +1,5 @@
 /* lgcore: gcore's command line, a dump that stops the process briefly.
  * main() parses and dispatches; the work is in lib/. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
 #include "precopy/dump.h"
 #include "precopy/precopy.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
+/* 1000 s: a larger pause target can only be a typing error. */
+enum { LG_PAUSE_TARGET_MAX_MS = 1000000 };
 
 static const char synopsis[] =
 	"usage: lgcore [-h|--help] [-v|--version] [-a] [-o prefix] [-g gdb] [-d dir] pid1 [pid2...pidN]\n";
@@ -42,12 +44,9 @@ static void usage(FILE *out)
 
 static int parse_pid(const char *s, pid_t *pid)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+	if (lg_parse_uint(s, INT_MAX, &v) || v == 0)
 		return -1;
 	*pid = (pid_t)v;
 	return 0;
@@ -108,7 +107,7 @@ int main(int argc, char **argv)
 	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000 };
 	bool precopy = true, verbose = false;
 	const char *stats = NULL;
-	char *end;
+	uint64_t v;
 	const char *prefix = "core";
 	int c, i;
 
@@ -138,21 +137,21 @@ int main(int argc, char **argv)
 			popts.force_kind = true;
 			break;
 		case 'P':
-			popts.max_passes = (int)strtol(optarg, &end, 10);
-			if (*end || popts.max_passes < 0 || popts.max_passes > LG_PRECOPY_MAX_PASSES) {
-				fprintf(stderr, "lgcore: --max-passes must be 0..%d\n", LG_PRECOPY_MAX_PASSES);
+			if (lg_parse_uint(optarg, LG_PRECOPY_MAX_PASSES, &v)) {
+				fprintf(stderr, "lgcore: --max-passes must be 0..%d, not '%s'\n",
+					LG_PRECOPY_MAX_PASSES, optarg);
+				return EXIT_USAGE;
+			}
+			popts.max_passes = (int)v;
+			break;
+		case 'S':
+			if (lg_parse_ms(optarg, LG_PAUSE_TARGET_MAX_MS, &popts.pause_target_ns)) {
+				fprintf(stderr,
+					"lgcore: --pause-target takes milliseconds (0..%d, e.g. 2.5), not '%s'\n",
+					LG_PAUSE_TARGET_MAX_MS, optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'S': {
-			double v = strtod(optarg, &end);
-			if (*end || v < 0 || v > 1e6) {
-				fprintf(stderr, "lgcore: --pause-target takes milliseconds\n");
-				return EXIT_USAGE;
-			}
-			popts.pause_target_ns = (uint64_t)(v * 1e6);
-			break;
-		}
 		case 'V':
 			verbose = true;
 			break;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Command-line contract: -h/--help and -v/--version exit 0; an unknown
-# option, no pid, a pid that is not a number or -o without its argument exit
-# 2 and dump nothing (usage on stdout or stderr); -g GDB and -d DIR are
+# option, no pid, a pid that is not a number, a number option that is not
+# strictly one (a sign, empty, overflowing, nan) or -o without its argument
+# exit 2 and dump nothing (usage on stdout or stderr); -g GDB and -d DIR are
 # accepted and have no effect (the core holds the target's memory).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
@@ -32,6 +33,13 @@ abc
 -o
 -o x
 -- abc
++PID
+--max-passes=4294967297 PID
+--max-passes= PID
+--max-passes=-1 PID
+--pause-target=nan PID
+--pause-target=1e3 PID
+--pause-target=.5 PID
 LIST
 [ -z "$(ls -A "$T/out")" ] || lg_fail "usage errors left files: $(ls -A "$T/out")"
 # A bad pid after a good one is still a usage error (whether the good one

@@ -1,4 +1,4 @@
-/* lib/common: the JSON writer and the growth helper. */
+/* lib/common: the JSON writer, the growth helper, strict numbers. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -7,6 +7,7 @@
 
 #include "common/grow.h"
 #include "common/json.h"
+#include "common/parse.h"
 
 START_TEST(json_document)
 {
@@ -105,6 +106,55 @@ START_TEST(grow_overflow)
 }
 END_TEST
 
+START_TEST(parse_uint_strict)
+{
+	uint64_t v = 7;
+
+	ck_assert_int_eq(lg_parse_uint("0", 64, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(lg_parse_uint("64", 64, &v), 0);
+	ck_assert_uint_eq(v, 64);
+	ck_assert_int_eq(lg_parse_uint("18446744073709551615", UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	v = 7;
+	/* What strtol takes and a cast would have hidden. */
+	ck_assert_int_eq(lg_parse_uint("65", 64, &v), -ERANGE);
+	ck_assert_int_eq(lg_parse_uint("4294967297", 64, &v), -ERANGE);
+	ck_assert_int_eq(lg_parse_uint("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+	ck_assert_int_eq(lg_parse_uint("99999999999999999999x", 64, &v), -EINVAL);
+	static const char *const bad[] = { "", " 3", "3 ", "+3", "-3", "0x10", "3x", "1e3", NULL };
+	for (size_t i = 0; i < LG_ARRAY_SIZE(bad); i++)
+		ck_assert_msg(lg_parse_uint(bad[i], 64, &v) == -EINVAL, "accepted '%s'",
+			      bad[i] ? bad[i] : "(null)");
+	ck_assert_uint_eq(v, 7);
+}
+END_TEST
+
+START_TEST(parse_ms_strict)
+{
+	uint64_t ns = 7;
+
+	ck_assert_int_eq(lg_parse_ms("5", 1000, &ns), 0);
+	ck_assert_uint_eq(ns, 5000000);
+	ck_assert_int_eq(lg_parse_ms("2.5", 1000, &ns), 0);
+	ck_assert_uint_eq(ns, 2500000);
+	ck_assert_int_eq(lg_parse_ms("0.000001", 1000, &ns), 0);
+	ck_assert_uint_eq(ns, 1);
+	ck_assert_int_eq(lg_parse_ms("1000", 1000, &ns), 0);
+	ck_assert_uint_eq(ns, 1000000000);
+	ns = 7;
+	ck_assert_int_eq(lg_parse_ms("1000.5", 1000, &ns), -ERANGE);
+	ck_assert_int_eq(lg_parse_ms("1001", 1000, &ns), -ERANGE);
+	ck_assert_int_eq(lg_parse_ms("99999999999999999999.5", 1000, &ns), -ERANGE);
+	static const char *const bad[] = { "", ".5", "5.", "nan", "inf", "-1", "+1", " 1",
+					   "1e3", "0.0000001", "1.2.3", "0x1", NULL };
+	for (size_t i = 0; i < LG_ARRAY_SIZE(bad); i++)
+		ck_assert_msg(lg_parse_ms(bad[i], 1000, &ns) == -EINVAL, "accepted '%s'",
+			      bad[i] ? bad[i] : "(null)");
+	ck_assert_uint_eq(ns, 7);
+}
+END_TEST
+
 Suite *unit_suite(void);
 Suite *unit_suite(void)
 {
@@ -115,6 +165,8 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, json_unbalanced);
 	tcase_add_test(tc, grow_doubles);
 	tcase_add_test(tc, grow_overflow);
+	tcase_add_test(tc, parse_uint_strict);
+	tcase_add_test(tc, parse_ms_strict);
 	suite_add_tcase(s, tc);
 	return s;
 }
