@@ -106,7 +106,8 @@ struct lg_threadinfo {
 int lg_threadinfo_read(pid_t pid, pid_t tid, bool leader, struct lg_threadinfo *ti,
 		       struct lg_error *err);
 
-/* The thread ids in /proc/PID/task, sorted ascending (the leader first). */
+/* The thread ids in /proc/PID/task, in its order: the leader, then by
+ * creation (not by tid: tids wrap around). */
 int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err);
 
 /* Parse one "Key:\tvalue" hex field (SigPnd...) or decimal field of a status text. */

@@ -5,12 +5,6 @@
 
 #include "proc/proc.h"
 
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-	return (x > y) - (x < y);
-}
-
 int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err)
 {
 	char path[64];
@@ -43,8 +37,10 @@ int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err)
 	}
 	if (errno)
 		r = lg_fail(err, errno, "cannot list threads of %d", (int)pid);
-	/* The leader's tid is the pid, the smallest one in the group. */
-	qsort(v, len, sizeof(*v), cmp_pid);
+	/* Kept in the kernel's order: proc_task_readdir() lists the leader,
+	 * then the thread list, where clone appends (creation order).  gdb
+	 * attaches in this order and gcore writes its notes so; sorting by
+	 * tid would differ from it after a pid wraparound. */
 out:
 	closedir(d);
 	if (r) {
