@@ -521,6 +521,7 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 	enum lg_track_kind kind;
 	bool have_file = false, have_copier = false;
 	uint64_t t0 = lg_now_ns();
+	char state;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -533,6 +534,15 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 		return lg_failx(err, ESRCH, "no such process");
 	}
 
+	/* A process stopped by a signal (state T) does not run: pre-copy has
+	 * nothing to gain, and injecting a system call would run a
+	 * group-stopped thread once.  Stop mode dumps it as it is, adding no
+	 * pause it could notice, whichever tracker was asked for. */
+	if (!lg_proc_state(pid, &state) && state == 'T') {
+		snprintf(res->fallback, sizeof(res->fallback),
+			 "the process is stopped: stop mode adds no pause");
+		goto stop_mode;
+	}
 	lg_track_probe(&probe);
 	kind = o->force_kind ? o->kind : lg_track_best(&probe);
 	if (!o->force_kind && kind != LG_TRACK_UFFD)
