@@ -1,12 +1,16 @@
 /* lgcore: gcore's command line, a dump that stops the process briefly.
  * main() parses and dispatches; the work is in lib/. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/parse.h"
 #include "precopy/dump.h"
 #include "precopy/precopy.h"
@@ -52,9 +56,33 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-/* Run one dump; report its phases when asked (--verbose, --stats). */
+/* --stats FILE: written whole or reported; never through a symlink (a
+ * root lgcore must not be made to truncate another file). */
+static int write_stats(const char *path, const struct lg_buf *b)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	size_t done = 0;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < b->len && !r) {
+		ssize_t n = write(fd, (const char *)b->p + done, b->len - done);
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			r = -errno;
+	}
+	if (close(fd) && !r && errno != EINTR)
+		r = -errno;
+	return r;
+}
+
+/* Run one dump; report its phases when asked (--verbose, --stats).  The
+ * report's own failure is *STATS_ERR (-errno), apart from the dump's. */
 static int dump(pid_t pid, const char *path, bool precopy, const struct lg_precopy_opts *popts,
-		bool verbose, const char *stats, struct lg_dump_result *res, struct lg_error *err)
+		bool verbose, const char *stats, struct lg_dump_result *res, int *stats_err,
+		struct lg_error *err)
 {
 	struct lg_precopy_result pres;
 	struct lg_buf b = { 0 };
@@ -79,13 +107,10 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 			fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
 		b.len = 0;
 	}
-	if (stats && !lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b)) {
-		FILE *f = fopen(stats, "w");
-		if (!f || fwrite(b.p, 1, b.len, f) != b.len)
-			fprintf(stderr, "lgcore: cannot write %s\n", stats);
-		if (f)
-			fclose(f);
-	}
+	*stats_err = 0;
+	if (stats)
+		*stats_err = lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b) ?
+				     -ENOMEM : write_stats(stats, &b);
 	lg_buf_free(&b);
 	return r;
 }
@@ -185,6 +210,12 @@ int main(int argc, char **argv)
 	/* A write past RLIMIT_FSIZE must fail with EFBIG and be reported, not
 	 * kill us with the core half-written. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* From here a termination signal fails the dump cleanly instead of
+	 * killing us in it (lib/common/cancel.h). */
+	if (lg_cancel_block()) {
+		fprintf(stderr, "lgcore: cannot block signals\n");
+		return EXIT_DUMP_FAILED;
+	}
 	/* Output goes to a pipe in scripts: report each core as it is saved. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -193,6 +224,7 @@ int main(int argc, char **argv)
 		struct lg_error err = { 0 };
 		char *path;
 		pid_t pid;
+		int stats_err, sig;
 
 		parse_pid(argv[i], &pid);
 		if (asprintf(&path, "%s.%d", prefix, (int)pid) < 0) {
@@ -200,7 +232,7 @@ int main(int argc, char **argv)
 			return EXIT_DUMP_FAILED;
 		}
 		popts.all = opts.all;
-		if (dump(pid, path, precopy, &popts, verbose, stats, &res, &err)) {
+		if (dump(pid, path, precopy, &popts, verbose, stats, &res, &stats_err, &err)) {
 			fprintf(stderr, "lgcore: failed to create %s: %s\n", path, err.msg);
 			free(path);
 			return EXIT_DUMP_FAILED;
@@ -209,8 +241,25 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"lgcore: warning: %s: %llu KiB in %zu mappings could not be read and are zeros\n",
 				path, (unsigned long long)(res.unreadable / 1024), res.unreadable_maps);
-		printf("Saved corefile %s\n", path);
+		/* The core is complete under its name whatever fails now. */
+		if (printf("Saved corefile %s\n", path) < 0 || fflush(stdout)) {
+			fprintf(stderr, "lgcore: %s saved, but cannot say so on standard output: %s\n",
+				path, strerror(errno));
+			free(path);
+			return EXIT_DUMP_FAILED;
+		}
+		if (stats_err) {
+			fprintf(stderr, "lgcore: %s saved, but cannot write --stats %s: %s\n", path,
+				stats, strerror(-stats_err));
+			free(path);
+			return EXIT_DUMP_FAILED;
+		}
 		free(path);
+		if ((sig = lg_cancel_pending())) {
+			fprintf(stderr, "lgcore: interrupted by SIG%s%s\n", sigabbrev_np(sig),
+				i + 1 < argc ? ": the other processes were not dumped" : "");
+			return EXIT_DUMP_FAILED;
+		}
 	}
 	return 0;
 }

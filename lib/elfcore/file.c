@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "common/cancel.h"
 #include "elfcore/elfcore.h"
 
 #ifndef FALLOC_FL_KEEP_SIZE
@@ -176,6 +177,10 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *vbuf, s
 	size_t pos = 0;
 	int r;
 
+	/* Every dump writes all along: here a termination request is seen
+	 * within one chunk, with the error path still able to clean up. */
+	if ((r = lg_cancel_check(err)))
+		return r;
 	/* Runs of non-zero pages are written in one call; zero pages become
 	 * holes, as in the kernel's cores. */
 	while (pos < len) {
@@ -212,6 +217,9 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	char proc[64];
 	int r;
 
+	/* Not named if the user asked us to stop. */
+	if ((r = lg_cancel_check(err)))
+		return r;
 	if ((r = pwrite_all(f->fd, tail->p, tail->len, tail_off)) ||
 	    (r = pwrite_all(f->fd, eh, sizeof(*eh), 0)))
 		return lg_fail(err, -r, "cannot write the core file");

@@ -46,7 +46,10 @@ if [ "${FAULTS_LONG:-0}" = 1 ]; then
 	run uffd attach1:0:3000:100 attach2:0:2000:200
 	run churn attach1:0:3000:50 attach2:0:2000:100
 	run busy --arg --mode=stop attach1:0:100000:1000
-	run busy attach1:0:3000:100:INT attach1:0:3000:100:TERM attach1:0:2000:500:STOP:500
+	run busy attach1:0:3000:100:INT attach1:0:3000:100:TERM attach1:0:3000:100:HUP \
+		attach1:0:3000:100:PIPE detach1:0:20000:500:INT attach2:0:2000:100:TERM \
+		attach1:0:2000:500:STOP:500
+	run busy --arg --mode=stop attach1:0:40000:2000:INT attach1:0:40000:4000:TERM
 	run exit start:0:300000:5000:NONE
 	run leader-exit start:0:300000:5000:NONE
 else
@@ -57,6 +60,9 @@ else
 	run uffd attach1:0:1000:500 attach2:0:400:400
 	run churn attach1:0:1000:250
 	run busy --arg --mode=stop attach1:0:20000:5000
+	run busy attach1:0:1000:250:INT detach1:0:4000:2000:TERM attach2:0:400:200:HUP \
+		attach1:0:1000:500:PIPE
+	run busy --arg --mode=stop attach1:0:20000:10000:INT
 	run exit start:0:200000:50000:NONE
 	run leader-exit start:0:200000:50000:NONE
 fi

@@ -15,7 +15,7 @@
  *
  *   PLAN is EVENT:FROM:TO:STEP[:SIGNAL[:MS]]: for every delay FROM, FROM +
  *   STEP ... TO (microseconds), one trial that sends SIGNAL (KILL, INT,
- *   TERM, STOP for MS milliseconds, or NONE) to lgcore that long after
+ *   TERM, HUP, PIPE, STOP for MS milliseconds, or NONE) to lgcore that long after
  *   EVENT: "start" (lgcore was started), "attachN" (the Nth time the
  *   victim's TracerPid became non-zero), "detachN" (the Nth time it went
  *   back to 0).  Events are seen by polling /proc/VICTIM/status every
@@ -27,7 +27,9 @@
  * t, every thread's counters move), no thread is traced, no mapping has
  * "uw" in VmFlags, the victim saw no harm itself, and the output directory
  * holds nothing but a complete core when lgcore succeeded, and that core
- * holds the victim's canary pages byte for byte.  Descriptors of
+ * holds the victim's canary pages byte for byte.  A termination signal
+ * (INT, TERM, HUP, PIPE) that reached lgcore before its core was named
+ * must end it with exit 1 and "interrupted by SIGNAME".  Descriptors of
  * anon_inode:[userfaultfd] left in the victim are reported (not failed).
  * The summary groups trials by the phase lgcore was in when the signal
  * went out.  Exit status: 0 no harm, no hang and no wrong core, 1
@@ -79,7 +81,7 @@ struct phase_stat {
 	uint64_t maxgap_ns;
 };
 static struct phase_stat stats[NPHASES];
-static unsigned total_harm, total_hang, total_badcore;
+static unsigned total_harm, total_hang, total_badcore, total_badexit;
 
 static uint64_t now_ns(void)
 {
@@ -329,6 +331,7 @@ static int wait_deadline(pid_t p, int *status)
 struct watch {
 	bool sent;		/* the signal went out */
 	bool exited;		/* lgcore ended while we watched: status is set */
+	bool saved_before;	/* the core had its name right after the signal */
 	int status, phase, attaches;
 };
 
@@ -375,7 +378,10 @@ static void watch_and_signal(pid_t lg, const struct plan *pl, long delay, struct
 		}
 		if (fired && now_ns() - t_event >= (uint64_t)delay * 1000) {
 			if (pl->sig) {
+				char core[PATH_MAX];
 				kill(lg, pl->sig);
+				snprintf(core, sizeof(core), "%s/core.%d", dir, (int)victim);
+				w->saved_before = access(core, F_OK) == 0;
 				if (pl->sig == SIGSTOP) {
 					sleep_ns((uint64_t)pl->stop_ms * 1000000);
 					kill(lg, SIGCONT);
@@ -519,11 +525,49 @@ static int clean_dir(bool core_ok, char *why, size_t len)
 	return bad;
 }
 
+static bool terminating(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGPIPE;
+}
+
+/* A termination signal that reached lgcore in its dump must end it with
+ * exit status 1 and one line naming the signal; only a dump already
+ * complete under its name may still end with 0. */
+static bool signal_answered(const struct plan *pl, const struct watch *w, int lgst, char *why,
+			    size_t len)
+{
+	char path[PATH_MAX], msg[512] = "", want[32];
+	ssize_t n;
+	int fd;
+
+	if (!terminating(pl->sig) || !w->sent || w->exited)
+		return true;
+	if (WIFEXITED(lgst) && WEXITSTATUS(lgst) == 0 && w->saved_before)
+		return true;
+	snprintf(path, sizeof(path), "%s/lgcore.err", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, msg, sizeof(msg) - 1) : -1;
+	msg[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	msg[strcspn(msg, "\n")] = 0;
+	snprintf(want, sizeof(want), "interrupted by SIG%s", sigabbrev_np(pl->sig));
+	if (WIFEXITED(lgst) && WEXITSTATUS(lgst) == 1 && strstr(msg, want))
+		return true;
+	if (WIFEXITED(lgst))
+		snprintf(why, len, "SIG%s in the dump: lgcore exited %d, said '%.200s'",
+			 sigabbrev_np(pl->sig), WEXITSTATUS(lgst), msg);
+	else
+		snprintf(why, len, "SIG%s in the dump: lgcore died by signal %d",
+			 sigabbrev_np(pl->sig), WTERMSIG(lgst));
+	return false;
+}
+
 static void trial(const struct plan *pl, long delay)
 {
 	char why[256] = "";
 	int phase, lgst = 0, rc, leaked = 0, base_uffd = 0, vst;
-	bool hung = false, harmed = false, badcore = false;
+	bool hung = false, harmed = false, badcore = false, badexit = false;
 	struct watch w;
 	uint64_t gap = 0;
 	pid_t lg;
@@ -599,6 +643,8 @@ static void trial(const struct plan *pl, long delay)
 		bool ok = !hung && WIFEXITED(lgst) && WEXITSTATUS(lgst) == 0;
 		if (ok && !core_holds_canary(why, sizeof(why)))
 			badcore = true;
+		if (!hung && !signal_answered(pl, &w, lgst, why, sizeof(why)))
+			badexit = true;
 		if (clean_dir(ok, why, sizeof(why)))
 			harmed = true;
 	} else {
@@ -616,15 +662,20 @@ record:
 	total_harm += harmed;
 	total_hang += hung;
 	total_badcore += badcore;
+	total_badexit += badexit;
 	if (out)
 		fprintf(out, "%s\t%s%d\t%ld\t%s\t%s\t%d\t%s\t%d\t%llu\t%s\n", mode, pl->event,
 			pl->event_no, delay, strsignal(pl->sig ? pl->sig : 0), phase_names[phase],
 			WIFEXITED(lgst) ? WEXITSTATUS(lgst) : 128 + WTERMSIG(lgst),
-			harmed ? "HARMED" : hung ? "HUNG" : badcore ? "BADCORE" : "ok", leaked,
+			harmed ? "HARMED" : hung ? "HUNG" : badcore ? "BADCORE" : badexit ? "BADEXIT" : "ok",
+			leaked,
 			(unsigned long long)(gap / 1000), why);
 	if (badcore)
 		fprintf(stderr, "faultrun: %s %s%d+%ldus: lgcore succeeded, but %s\n", mode, pl->event,
 			pl->event_no, delay, why);
+	if (badexit)
+		fprintf(stderr, "faultrun: %s %s%d+%ldus: %s\n", mode, pl->event, pl->event_no, delay,
+			why);
 	if (harmed || hung) {
 		fprintf(stderr, "faultrun: %s %s%d+%ldus: %s\n", mode, pl->event, pl->event_no,
 			delay, why);
@@ -665,6 +716,10 @@ static int parse_plan(const char *s, struct plan *pl)
 		pl->sig = SIGINT;
 	else if (!strcmp(sig, "TERM"))
 		pl->sig = SIGTERM;
+	else if (!strcmp(sig, "HUP"))
+		pl->sig = SIGHUP;
+	else if (!strcmp(sig, "PIPE"))
+		pl->sig = SIGPIPE;
 	else if (!strcmp(sig, "STOP"))
 		pl->sig = SIGSTOP;
 	else if (!strcmp(sig, "NONE"))
@@ -764,7 +819,10 @@ int main(int argc, char **argv)
 	if (total_badcore)
 		printf("%-10s %u dumps succeeded with a core that does not hold the victim's canary\n",
 		       mode, total_badcore);
+	if (total_badexit)
+		printf("%-10s %u termination signals not answered with exit 1 and their name\n", mode,
+		       total_badexit);
 	if (out)
 		fclose(out);
-	return total_harm || total_hang || total_badcore ? 1 : 0;
+	return total_harm || total_hang || total_badcore || total_badexit ? 1 : 0;
 }
