@@ -12,6 +12,7 @@
 
 #include "common/cancel.h"
 #include "common/parse.h"
+#include "proc/proc.h"
 #include "precopy/dump.h"
 #include "precopy/precopy.h"
 
@@ -86,8 +87,13 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 {
 	struct lg_precopy_result pres;
 	struct lg_buf b = { 0 };
-	int r;
+	int r, claim;
 
+	/* Only a claim held by another dumper stops us: without sockets (a
+	 * sandbox) we dump unclaimed, as before claims existed. */
+	r = lg_claim(pid, &claim, err);
+	if (r == -EBUSY)
+		return r;
 	if (!precopy) {
 		struct lg_dump_opts so = { .all = popts->all };
 		r = lg_dump_stop(pid, path, &so, res, err);
@@ -112,6 +118,7 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 		*stats_err = lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b) ?
 				     -ENOMEM : write_stats(stats, &b);
 	lg_buf_free(&b);
+	lg_claim_release(claim);
 	return r;
 }
 

@@ -106,6 +106,12 @@ struct lg_threadinfo {
 int lg_threadinfo_read(pid_t pid, pid_t tid, bool leader, struct lg_threadinfo *ti,
 		       struct lg_error *err);
 
+/* Claim PID for one dump (lib/proc/claim.c): *FD holds the claim until
+ * lg_claim_release() or our death.  -EBUSY, with the holder named, when
+ * another dumper holds it. */
+int lg_claim(pid_t pid, int *fd, struct lg_error *err);
+void lg_claim_release(int fd);
+
 /* The thread ids in /proc/PID/task, in its order: the leader, then by
  * creation (not by tid: tids wrap around). */
 int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err);
