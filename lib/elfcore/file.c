@@ -5,8 +5,12 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +24,147 @@
 #ifndef FALLOC_FL_PUNCH_HOLE
 # define FALLOC_FL_PUNCH_HOLE 0x02
 #endif
+
+/* The keeper.  When a dumper is killed, the kernel closes its files
+ * (do_exit: exit_files, then the deferred final fput) before it releases
+ * its tracees (exit_notify), so the last close of a GiB-sized unnamed core,
+ * which frees its page cache, happened while the target was still stopped:
+ * 56-144 ms at 2 GiB on ext4 here (6.18), seconds on busier machines.  A
+ * child that holds the same open file makes our close cheap; it waits for
+ * EOF on a pipe from us (however we die) and then exits, freeing the file
+ * after the target runs again.  It also knows the temporary name the core
+ * has when O_TMPFILE is not available (or briefly while it is named), and
+ * removes it unless we said the core was committed.
+ *
+ * Messages on the pipe: 'N' NAME '\0' (the temporary name in dirfd), 'C'
+ * (committed: remove nothing). */
+static void close_others(int keep1, int keep2, int keep3)
+{
+	unsigned k[3] = { (unsigned)keep1, (unsigned)keep2, (unsigned)keep3 }, lo = 0, t;
+	int i, j;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (k[j] < k[i])
+				t = k[i], k[i] = k[j], k[j] = t;
+	/* [lo, k[0]), (k[0], k[1]), (k[1], k[2]), (k[2], ~0]. */
+	for (i = 0; i <= 3; i++) {
+		unsigned hi = i < 3 ? k[i] : ~0u;
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
+			/* Before 5.9: one by one, up to a bound that covers
+			 * what a dumper has open. */
+			unsigned top = i < 3 ? hi : 4096;
+			for (unsigned fd = lo; fd < top; fd++)
+				close((int)fd);
+		}
+		if (i < 3)
+			lo = k[i] + 1;
+	}
+}
+
+/* 120 s, then the keeper is killed and reaped (its exit still frees the
+ * file, in the kernel). */
+#define KEEPER_WAIT_MS 120000
+
+static void keeper_main(int rfd, int dirfd, int fd, const char *tmpname)
+{
+	char name[4096] = "", c;
+	size_t n = 0;
+	bool committed = false, in_name = false;
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_NAME, "lgcore-keeper");
+	close_others(rfd, dirfd, fd);
+	if (tmpname)
+		snprintf(name, sizeof(name), "%s", tmpname);
+	for (;;) {
+		ssize_t r = read(rfd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (in_name) {
+			if (c) {
+				if (n < sizeof(name) - 1)
+					name[n++] = c;
+			} else {
+				name[n] = 0;
+				in_name = false;
+			}
+		} else if (c == 'N') {
+			in_name = true;
+			n = 0;
+		} else if (c == 'C') {
+			committed = true;
+		}
+	}
+	if (!committed && name[0])
+		unlinkat(dirfd, name, 0);
+	_exit(0);
+}
+
+static void keeper_start(struct lg_core_file *f)
+{
+	int p[2];
+	pid_t pid;
+
+	f->keeper = 0;
+	f->keeper_fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0)
+		keeper_main(p[0], f->dirfd, f->fd, f->tmpname);
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return;
+	}
+	f->keeper = pid;
+	f->keeper_fd = p[1];
+}
+
+static void keeper_say(struct lg_core_file *f, const char *msg, size_t len)
+{
+	while (f->keeper_fd >= 0 && len) {
+		ssize_t n = write(f->keeper_fd, msg, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		msg += n;
+		len -= (size_t)n;
+	}
+}
+
+static void keeper_name(struct lg_core_file *f)
+{
+	keeper_say(f, "N", 1);
+	keeper_say(f, f->tmpname, strlen(f->tmpname) + 1);
+}
+
+/* Our end closed: the keeper closes the file (freeing it if unnamed) and
+ * exits.  Waited for: by now the target runs. */
+static void keeper_stop(struct lg_core_file *f)
+{
+	if (f->keeper_fd >= 0)
+		close(f->keeper_fd);
+	f->keeper_fd = -1;
+	/* It exits at once, or once the file is freed (the page cache of
+	 * an unnamed core: seconds for hundreds of GiB).  Bounded all the
+	 * same: a keeper that does not end must not hang the dumper. */
+	for (int ms = 0; f->keeper > 0; ms++) {
+		pid_t w = waitpid(f->keeper, NULL, WNOHANG);
+		if (w == f->keeper || (w < 0 && errno != EINTR))
+			break;
+		if (ms == KEEPER_WAIT_MS)
+			kill(f->keeper, SIGKILL);
+		usleep(ms < 10 ? 100 : 1000);
+	}
+	f->keeper = 0;
+}
 
 static int split_path(struct lg_core_file *f, const char *path)
 {
@@ -60,7 +205,7 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	f->fd = f->dirfd = -1;
+	f->fd = f->dirfd = f->keeper_fd = -1;
 	if ((r = split_path(f, path)))
 		return lg_fail(err, -r, "%s", path);
 	if (!*f->base || !strcmp(f->base, "/") || !strcmp(f->base, ".") || !strcmp(f->base, "..")) {
@@ -109,6 +254,7 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 		r = lg_fail(err, errno, "cannot set the mode of the core file");
 		goto fail;
 	}
+	keeper_start(f);
 	return 0;
 fail_errno:
 	r = lg_fail(err, -r, "%s", path);
@@ -235,6 +381,8 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 		for (int tries = 0;; tries++) {
 			if ((r = make_tmpname(f)))
 				return lg_fail(err, -r, "naming the core file");
+			/* Told first: we may die right after the link. */
+			keeper_name(f);
 			if (!linkat(AT_FDCWD, proc, f->dirfd, f->tmpname, AT_SYMLINK_FOLLOW))
 				break;
 			if (errno != EEXIST || tries > 100) {
@@ -254,6 +402,7 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	}
 	free(f->tmpname);
 	f->tmpname = NULL;
+	keeper_say(f, "C", 1);
 	close(f->fd);
 	f->fd = -1;
 	lg_core_file_abort(f);
@@ -303,6 +452,7 @@ void lg_core_file_abort(struct lg_core_file *f)
 		unlinkat(f->dirfd, f->tmpname, 0);
 	if (f->fd >= 0)
 		close(f->fd);
+	keeper_stop(f);
 	if (f->dirfd >= 0)
 		close(f->dirfd);
 	free(f->tmpname);

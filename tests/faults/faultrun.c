@@ -29,7 +29,8 @@
  * holds nothing but a complete core when lgcore succeeded, and that core
  * holds the victim's canary pages byte for byte.  A termination signal
  * (INT, TERM, HUP, PIPE) that reached lgcore before its core was named
- * must end it with exit 1 and "interrupted by SIGNAME".  Descriptors of
+ * must end it with exit 1 and "interrupted by SIGNAME".  Processes lgcore
+ * leaves behind (its keeper) end within 10 s.  Descriptors of
  * anon_inode:[userfaultfd] left in the victim are reported (not failed).
  * The summary groups trials by the phase lgcore was in when the signal
  * went out.  Exit status: 0 no harm, no hang and no wrong core, 1
@@ -81,7 +82,7 @@ struct phase_stat {
 	uint64_t maxgap_ns;
 };
 static struct phase_stat stats[NPHASES];
-static unsigned total_harm, total_hang, total_badcore, total_badexit;
+static unsigned total_harm, total_hang, total_badcore, total_badexit, total_leftover;
 
 static uint64_t now_ns(void)
 {
@@ -309,6 +310,59 @@ static pid_t start_lgcore(void)
 		_exit(127);
 	}
 	return p;
+}
+
+/* Processes lgcore left behind when it died (its keeper, see
+ * lib/elfcore/file.c) are reparented to us, a child subreaper: they must
+ * end by themselves within LEFTOVER_S seconds.  1 if one did not (it is
+ * killed), with WHY set. */
+#define LEFTOVER_S 10
+static int reap_leftovers(char *why, size_t len)
+{
+	uint64_t t0 = now_ns();
+	int bad = 0;
+
+	for (;;) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		pid_t left = 0;
+
+		if (!d)
+			return 0;
+		while ((de = readdir(d)) && !left) {
+			char path[64], buf[512], *p;
+			long pid = strtol(de->d_name, &p, 10);
+			int fd;
+			ssize_t n;
+
+			if (*p || pid <= 0 || pid == victim)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = 0;
+			p = strrchr(buf, ')');
+			if (p && strtol(p + 4, NULL, 10) == (long)getpid())
+				left = (pid_t)pid;
+		}
+		closedir(d);
+		if (!left)
+			return bad;
+		if (waitpid(left, NULL, WNOHANG) == left)
+			continue;
+		if (now_ns() - t0 > LEFTOVER_S * 1000000000ull) {
+			snprintf(why, len, "process %d, left by lgcore, did not end within %d s",
+				 (int)left, LEFTOVER_S);
+			kill(left, SIGKILL);
+			waitpid(left, NULL, 0);
+			bad = 1;
+			continue;
+		}
+		sleep_ns(1000000);
+	}
 }
 
 /* Wait for P with a deadline; 1 if it did not end (then it is killed). */
@@ -567,7 +621,7 @@ static void trial(const struct plan *pl, long delay)
 {
 	char why[256] = "";
 	int phase, lgst = 0, rc, leaked = 0, base_uffd = 0, vst;
-	bool hung = false, harmed = false, badcore = false, badexit = false;
+	bool hung = false, harmed = false, badcore = false, badexit = false, leftover = false;
 	struct watch w;
 	uint64_t gap = 0;
 	pid_t lg;
@@ -613,6 +667,10 @@ static void trial(const struct plan *pl, long delay)
 		lgst = w.status;
 	else
 		hung = wait_deadline(lg, &lgst);
+	/* Before the output directory is looked at: a keeper removes the
+	 * temporary name of a core lgcore could not finish. */
+	if (!hung && reap_leftovers(why, sizeof(why)))
+		leftover = true;
 	if (waitpid(victim, &vst, WNOHANG) == victim) {
 		harmed = true;
 		if (WIFSIGNALED(vst))
@@ -663,16 +721,21 @@ record:
 	total_hang += hung;
 	total_badcore += badcore;
 	total_badexit += badexit;
+	total_leftover += leftover;
 	if (out)
 		fprintf(out, "%s\t%s%d\t%ld\t%s\t%s\t%d\t%s\t%d\t%llu\t%s\n", mode, pl->event,
 			pl->event_no, delay, strsignal(pl->sig ? pl->sig : 0), phase_names[phase],
 			WIFEXITED(lgst) ? WEXITSTATUS(lgst) : 128 + WTERMSIG(lgst),
-			harmed ? "HARMED" : hung ? "HUNG" : badcore ? "BADCORE" : badexit ? "BADEXIT" : "ok",
+			harmed ? "HARMED" : hung ? "HUNG" : badcore ? "BADCORE" : badexit ? "BADEXIT" :
+			leftover ? "LEFTOVER" : "ok",
 			leaked,
 			(unsigned long long)(gap / 1000), why);
 	if (badcore)
 		fprintf(stderr, "faultrun: %s %s%d+%ldus: lgcore succeeded, but %s\n", mode, pl->event,
 			pl->event_no, delay, why);
+	if (leftover)
+		fprintf(stderr, "faultrun: %s %s%d+%ldus: %s\n", mode, pl->event, pl->event_no, delay,
+			why);
 	if (badexit)
 		fprintf(stderr, "faultrun: %s %s%d+%ldus: %s\n", mode, pl->event, pl->event_no, delay,
 			why);
@@ -789,6 +852,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0);
 	per_trial = !strcmp(mode, "exit") || !strcmp(mode, "leader-exit");
 	if (!per_trial) {
 		if (victim_start(0)) {
@@ -819,10 +883,12 @@ int main(int argc, char **argv)
 	if (total_badcore)
 		printf("%-10s %u dumps succeeded with a core that does not hold the victim's canary\n",
 		       mode, total_badcore);
+	if (total_leftover)
+		printf("%-10s %u trials left a process behind that did not end\n", mode, total_leftover);
 	if (total_badexit)
 		printf("%-10s %u termination signals not answered with exit 1 and their name\n", mode,
 		       total_badexit);
 	if (out)
 		fclose(out);
-	return total_harm || total_hang || total_badcore || total_badexit ? 1 : 0;
+	return total_harm || total_hang || total_badcore || total_badexit || total_leftover ? 1 : 0;
 }
