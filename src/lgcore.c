@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "precopy/dump.h"
-#include "precopy/precopy.h"
+#include "dump/dump.h"
+#include "dump/precopy.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 
 int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filter *f,
 		  struct lg_mem *mem, struct lg_error *err)

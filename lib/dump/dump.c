@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 
 int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
 		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err)

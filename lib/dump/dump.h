@@ -2,8 +2,8 @@
  * the copier (target memory into the file), and the stop-and-copy dump.
  * "Which pages to copy when" lives here; "how the core is laid out and
  * written" lives in elfcore/, so pre-copy reuses both halves. */
-#ifndef LG_PRECOPY_DUMP_H
-#define LG_PRECOPY_DUMP_H
+#ifndef LG_DUMP_DUMP_H
+#define LG_DUMP_DUMP_H
 
 #include <stdbool.h>
 #include <stdint.h>

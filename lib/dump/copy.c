@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 
 #include "arch/arch.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 
 /* Large enough that process_vm_readv and pwrite calls are few, small
  * enough to keep lgcore's footprint far below 64 MiB. */

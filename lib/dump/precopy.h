@@ -1,7 +1,7 @@
 /* The low-pause dump: pre-copy with dirty-page tracking, then a short
  * final stop that copies only what changed (issue 4). */
-#ifndef LG_PRECOPY_H
-#define LG_PRECOPY_H
+#ifndef LG_DUMP_PRECOPY_H
+#define LG_DUMP_PRECOPY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 #include "track/track.h"
 
 #define LG_PRECOPY_MAX_PASSES 64

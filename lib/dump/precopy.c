@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "precopy/precopy.h"
+#include "dump/precopy.h"
 
 struct pc_state {
 	pid_t pid;
