@@ -57,19 +57,81 @@ out:
 	return r;
 }
 
+int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struct lg_error *err)
+{
+	int r;
+
+	if ((r = lg_ptrace_stop_all(pid, options, &h->g, err)))
+		return r;
+	h->since_ns = lg_now_ns();
+	h->held = true;
+	return 0;
+}
+
+int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
+		       const struct lg_procinfo *pi, const struct lg_maps *hint, bool all,
+		       struct lg_mem *mem, struct lg_plan *p, struct lg_error *err)
+{
+	unsigned long filter_bits;
+	int r;
+
+	if ((r = lg_dump_hold(h, pid, options, err)))
+		return r;
+	if (pi) {
+		filter_bits = pi->coredump_filter;
+	} else {
+		struct lg_procinfo own = { 0 };
+		if ((r = lg_procinfo_read(pid, &own, err)))
+			return r;
+		filter_bits = own.coredump_filter;
+		lg_procinfo_free(&own);
+	}
+	return lg_plan_target(p, pid, filter_bits, all, hint, mem, err);
+}
+
+int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadinfo **tip,
+			    struct lg_error *err)
+{
+	struct lg_tgroup *g = &h->g;
+	struct lg_threadinfo *ti;
+	size_t i;
+	int r;
+
+	ti = *tip = calloc(g->n + 1, sizeof(*ti));
+	if (!ti)
+		return lg_fail(err, ENOMEM, "reading threads");
+	for (i = 0; i < g->n; i++) {
+		if ((r = lg_ptrace_get_regs(&g->t[i], err)))
+			return r;
+		if (lg_threadinfo_read(pid, g->t[i].tid, g->t[i].tid == pid, &ti[i], NULL))
+			ti[i].tid = g->t[i].tid;	/* gone meanwhile: times stay 0 */
+	}
+	return 0;
+}
+
+int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error *err)
+{
+	int r;
+
+	if (!h->held)
+		return 0;
+	r = lg_ptrace_release_all(&h->g, err);
+	h->held = false;
+	*pause_ns = lg_now_ns() - h->since_ns;
+	return r;
+}
+
 int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		 struct lg_dump_result *res, struct lg_error *err)
 {
 	struct lg_core_file file;
-	struct lg_tgroup g = { 0 };
+	struct lg_dump_hold h = { 0 };
 	struct lg_procinfo pi = { 0 };
-	struct lg_maps maps = { 0 };
 	struct lg_plan plan = { 0 };
 	struct lg_copier c = { 0 };
 	struct lg_threadinfo *ti = NULL;
-	struct lg_filter filter;
-	bool stopped = false, have_file = false, have_copier = false, have_plan = false, have_pi = false;
-	uint64_t t0 = lg_now_ns(), tstop = 0;
+	bool have_file = false, have_copier = false;
+	uint64_t t0 = lg_now_ns();
 	size_t i;
 	int r;
 
@@ -93,55 +155,27 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 			r = lg_failx(err, ESRCH, "no such process");
 		goto out;
 	}
-	have_pi = true;
 
-	if ((r = lg_ptrace_stop_all(pid, 0, &g, err)))
+	if ((r = lg_dump_setup_stop(&h, pid, 0, &pi, NULL, o->all, &c.mem, &plan, err)) ||
+	    (r = lg_dump_capture_threads(pid, &h, &ti, err)))
 		goto out;
-	tstop = lg_now_ns();
-	stopped = true;
-	if ((r = lg_maps_read(pid, true, &maps, err)))
-		goto out;
-	filter.bits = pi.coredump_filter;
-	filter.all = o->all;
-	if ((r = lg_plan_build(&plan, &maps, &filter, &c.mem, err)))
-		goto out;
-	have_plan = true;
-
-	ti = calloc(g.n ? g.n : 1, sizeof(*ti));
-	if (!ti) {
-		r = lg_fail(err, ENOMEM, "reading threads");
-		goto out;
-	}
-	for (i = 0; i < g.n; i++) {
-		if ((r = lg_ptrace_get_regs(&g.t[i], err)))
-			goto out;
-		if (lg_threadinfo_read(pid, g.t[i].tid, g.t[i].tid == pid, &ti[i], NULL))
-			ti[i].tid = g.t[i].tid;	/* gone meanwhile: times stay 0 */
-	}
 	for (i = 0; i < plan.n; i++)
 		if ((r = lg_copy_entry(&c, &plan, i, err)))
 			goto out;
-
-	r = lg_ptrace_release_all(&g, err);
-	stopped = false;
-	res->pause_ns = lg_now_ns() - tstop;
-	if (r)
+	if ((r = lg_dump_release(&h, &res->pause_ns, err)))
 		goto out;
 
-	if ((r = lg_dump_finish(&file, &plan, &pi, &g, ti, err)))
+	if ((r = lg_dump_finish(&file, &plan, &pi, &h.g, ti, err)))
 		goto out;
 	have_file = false;	/* committed */
-	res->threads = g.n;
+	res->threads = h.g.n;
 	res->segments = plan.layout.n;
 	res->bytes_read = c.bytes_read;
 	res->bytes_written = file.bytes_written;
 	res->unreadable = c.mem.unreadable;
 	res->unreadable_maps = c.unreadable_maps;
 out:
-	if (stopped) {
-		lg_ptrace_release_all(&g, NULL);
-		res->pause_ns = lg_now_ns() - tstop;
-	}
+	lg_dump_release(&h, &res->pause_ns, NULL);
 	if (have_file) {
 		lg_core_file_abort(&file);
 		lg_core_file_remove_stale(path);
@@ -150,13 +184,9 @@ out:
 	}
 	if (have_copier)
 		lg_copier_free(&c);
-	if (have_plan)
-		lg_plan_free(&plan);
-	else
-		lg_maps_free(&maps);
-	if (have_pi)
-		lg_procinfo_free(&pi);
-	lg_tgroup_free(&g);
+	lg_plan_free(&plan);
+	lg_procinfo_free(&pi);
+	lg_tgroup_free(&h.g);
 	free(ti);
 	res->total_ns = lg_now_ns() - t0;
 	return r;
