@@ -365,13 +365,13 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
  * but are copied whole (FULL). */
 static int replan(struct pc_state *s, struct lg_error *err)
 {
-	uint64_t next = s->a.layout.data_end;
 	size_t i, j = 0;
 
 	s->src = calloc(s->b.n + 1, sizeof(size_t));
 	s->full = calloc(s->b.n + 1, sizeof(bool));
 	if (!s->src || !s->full)
 		return lg_fail(err, ENOMEM, "planning");
+	lg_layout_place_from(&s->b.layout, s->a.layout.data_end);
 	for (i = 0; i < s->b.n; i++) {
 		const struct lg_plan_entry *eb = &s->b.e[i];
 		const struct lg_mapping *mb = &s->b.maps.v[eb->map];
@@ -400,11 +400,9 @@ static int replan(struct pc_state *s, struct lg_error *err)
 				continue;
 			}
 		}
-		sb->offset = next;
-		next += (sb->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+		lg_layout_place(&s->b.layout, eb->seg);
 		s->res->final_new_maps++;
 	}
-	s->b.layout.data_end = next;
 	return 0;
 }
 

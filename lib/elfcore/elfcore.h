@@ -114,6 +114,13 @@ void lg_layout_init(struct lg_layout *l);
  * space.  Returns its index or -ENOMEM. */
 long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
 		   uint32_t flags);
+/* Placement: segment data goes one segment after the other from a page
+ * boundary, each page-aligned.  Data placed next starts at OFF (rounded up
+ * to a page): after the headers and notes in a stream, after another
+ * layout's data when segments reuse its file space (pre-copy). */
+void lg_layout_place_from(struct lg_layout *l, uint64_t off);
+/* Give segment I of L the next FILESZ bytes of file space; its offset. */
+uint64_t lg_layout_place(struct lg_layout *l, size_t i);
 /* The tail: PT_NOTE + PT_LOAD headers, the notes, and the section header
  * that carries the real count when there are more than 65534 segments
  * (PN_XNUM).  TAIL_OFF is where it will be written; EHDR is filled. */
