@@ -1,5 +1,5 @@
 /* Stop-and-copy: the whole dump with every thread stopped, as gcore does
- * it, and the assembly of notes and headers that every mode shares. */
+ * it, and the stops that every mode makes. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,53 +9,6 @@
 
 #include "arch/arch.h"
 #include "dump/dump.h"
-
-int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
-		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err)
-{
-	struct lg_buf notes = { 0 }, tail = { 0 };
-	struct lg_move *moves = NULL;
-	size_t nmoves = 0;
-	Elf64_Ehdr eh;
-	uint64_t tail_off;
-	size_t i;
-	int r;
-
-	if ((r = lg_layout_contiguous_chains(&p->layout, &moves, &nmoves)))
-		goto nomem;
-	for (i = 0; i < nmoves; i++)
-		if ((r = lg_core_file_move(file, moves[i].from, moves[i].to, moves[i].len, err)))
-			goto out;
-	tail_off = p->layout.data_end;
-
-	if ((r = lg_note_prpsinfo(&notes, pi)))
-		goto nomem;
-	/* gdb, the Go tools and libunwind take the first thread as the
-	 * current one: the leader comes first (g keeps it first). */
-	for (i = 0; i < g->n; i++) {
-		struct lg_thread_note tn = {
-			.t = &g->t[i],
-			.ti = ti ? &ti[i] : NULL,
-			.pi = pi,
-		};
-		if ((r = lg_note_thread(&notes, &tn)))
-			goto nomem;
-	}
-	if ((r = lg_note_auxv(&notes, pi)) || (r = lg_note_file(&notes, &p->maps)) ||
-	    (r = lg_arch_process_notes(&notes)))
-		goto nomem;
-	if ((r = lg_layout_tail(&p->layout, &notes, tail_off, &tail, &eh)))
-		goto nomem;
-	r = lg_core_file_commit(file, &eh, &tail, tail_off, err);
-	goto out;
-nomem:
-	r = lg_fail(err, -r, "building the notes");
-out:
-	free(moves);
-	lg_buf_free(&notes);
-	lg_buf_free(&tail);
-	return r;
-}
 
 int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struct lg_error *err)
 {
@@ -165,7 +118,7 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 	if ((r = lg_dump_release(&h, &res->pause_ns, err)))
 		goto out;
 
-	if ((r = lg_dump_finish(&file, &plan, &pi, &h.g, ti, err)))
+	if ((r = lg_core_file_finish(&file, &plan.layout, &plan.maps, &pi, &h.g, ti, err)))
 		goto out;
 	have_file = false;	/* committed */
 	res->threads = h.g.n;

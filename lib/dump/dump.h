@@ -114,13 +114,6 @@ int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadi
  * it was stopped.  H keeps the threads (their registers) for the notes. */
 int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error *err);
 
-/* Notes for a stopped group (registers already read) and the program
- * headers; write them after the data and give the file its name.  Moves the
- * data of segments first where readers need it contiguous (see
- * lg_layout_contiguous_chains): the target must be running by then. */
-int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
-		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err);
-
 struct lg_dump_opts {
 	bool all;		/* -a */
 };

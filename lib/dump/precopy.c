@@ -560,7 +560,7 @@ static int finish(struct pc_state *s, struct lg_error *err)
 	struct lg_dump_result *d = &s->res->dump;
 	int r;
 
-	if ((r = lg_dump_finish(&s->file, &s->b, &s->pi, &s->h.g, s->ti, err)))
+	if ((r = lg_core_file_finish(&s->file, &s->b.layout, &s->b.maps, &s->pi, &s->h.g, s->ti, err)))
 		return r;
 	d->threads = s->h.g.n;
 	d->segments = s->b.layout.n;

@@ -88,6 +88,11 @@ int lg_note_auxv(struct lg_buf *b, const struct lg_procinfo *pi);
 /* NT_FILE in the kernel's format (page_size 4096, offsets in pages) for
  * every file mapping in MAPS. */
 int lg_note_file(struct lg_buf *b, const struct lg_maps *maps);
+/* Every note of a core, in the kernel's order: NT_PRPSINFO, each thread of
+ * the stopped group G (registers read; TI one per thread, or NULL), the
+ * auxv, NT_FILE for MAPS, then the arch's process-wide notes. */
+int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg_tgroup *g,
+		 const struct lg_threadinfo *ti, const struct lg_maps *maps);
 
 /* ---- layout.c: program headers and where each segment's bytes go ---- */
 
@@ -174,6 +179,13 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, si
  * never followed). */
 int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *ehdr, const struct lg_buf *tail,
 			uint64_t tail_off, struct lg_error *err);
+/* Complete the core laid out in L: move the data of segments where readers
+ * need it contiguous (lg_layout_contiguous_chains; the target must be
+ * running by then), write the notes (lg_note_core) and program headers
+ * after the data, and commit. */
+int lg_core_file_finish(struct lg_core_file *f, struct lg_layout *l, const struct lg_maps *maps,
+			const struct lg_procinfo *pi, const struct lg_tgroup *g,
+			const struct lg_threadinfo *ti, struct lg_error *err);
 /* Make [OFF, OFF+LEN) read as zeros again, giving its blocks back. */
 int lg_core_file_punch(struct lg_core_file *f, uint64_t off, uint64_t len, struct lg_error *err);
 /* Move LEN bytes of data from FROM to TO (non-overlapping) and punch FROM. */

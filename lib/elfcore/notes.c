@@ -161,3 +161,28 @@ out:
 	lg_buf_free(&d);
 	return r;
 }
+
+int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg_tgroup *g,
+		 const struct lg_threadinfo *ti, const struct lg_maps *maps)
+{
+	size_t i;
+	int r;
+
+	if ((r = lg_note_prpsinfo(b, pi)))
+		return r;
+	/* gdb, the Go tools and libunwind take the first thread as the
+	 * current one: the leader comes first (g keeps it first). */
+	for (i = 0; i < g->n; i++) {
+		struct lg_thread_note tn = {
+			.t = &g->t[i],
+			.ti = ti ? &ti[i] : NULL,
+			.pi = pi,
+		};
+		if ((r = lg_note_thread(b, &tn)))
+			return r;
+	}
+	if ((r = lg_note_auxv(b, pi)) || (r = lg_note_file(b, maps)) ||
+	    (r = lg_arch_process_notes(b)))
+		return r;
+	return 0;
+}
