@@ -1,7 +1,8 @@
 /* Taking a dump: the plan (which mappings, which bytes, where in the file),
- * the copier (target memory into the file), and the stop-and-copy dump.
- * "Which pages to copy when" lives here; "how the core is laid out and
- * written" lives in elfcore/, so pre-copy reuses both halves. */
+ * the copier (target memory into the file), the stops every mode makes,
+ * and the stop-and-copy dump.  "Which pages to copy when" lives here; "how
+ * the core is laid out and written" lives in elfcore/, so every mode
+ * shares both halves. */
 #ifndef LG_DUMP_DUMP_H
 #define LG_DUMP_DUMP_H
 

@@ -14,8 +14,9 @@
  *                 what is new, changed, shared or untracked; punch the
  *                 pages that are gone (MADV_DONTNEED, dropped huge pages:
  *                 not reported as written on 6.18); resume.
- *   teardown      unprotect in chunks, unregister, close (target runs);
- *                 notes and headers at the end of the file; link it.
+ *   teardown      unprotect in chunks, unregister, close; give back file
+ *                 space no mapping uses any more.             (target runs)
+ *   finish        notes and headers at the end of the file; link it.
  *
  * Memory goes straight to its place in the file: a mapping unchanged at
  * the final stop keeps the file space it was given at the set-up stop,
@@ -302,34 +303,37 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 	return 0;
 }
 
+/* The final stop's copy predicted at pass 0's speed, per page: a guess
+ * when pass 0 copied nothing, and never less than a floor. */
+#define NS_PER_PAGE_GUESS 2000.0
+#define NS_PER_PAGE_MIN 100.0
+/* A pass that finds this share of the previous one's pages or more: the
+ * dirty set has stopped shrinking, more passes only cost time. */
+#define STALLED_PERCENT 90
+
+/* Passes 1..N: collect and re-arm what was written, copy it again, until
+ * the predicted final copy fits the pause target or stops shrinking. */
 static int passes(struct pc_state *s, struct lg_error *err)
 {
-	/* Copy speed of pass 0, to predict how long the final copy takes. */
-	double ns_per_page = s->res->pass[0].pages ?
-			     (double)s->res->pass[0].ns / (double)s->res->pass[0].pages : 2000.0;
+	const struct lg_precopy_pass *p0 = &s->res->pass[0];
+	double ns_per_page = p0->pages ? (double)p0->ns / (double)p0->pages : NS_PER_PAGE_GUESS;
 	uint64_t prev = UINT64_MAX;
 	int max = s->o->max_passes, k;
 	int r;
 
 	if (max > LG_PRECOPY_MAX_PASSES)
 		max = LG_PRECOPY_MAX_PASSES;
-	if (ns_per_page < 100)
-		ns_per_page = 100;
+	if (ns_per_page < NS_PER_PAGE_MIN)
+		ns_per_page = NS_PER_PAGE_MIN;
 	for (k = 1; k <= max; k++) {
-		uint64_t t0 = lg_now_ns(), pages;
-		struct lg_tgroup g = { 0 };
-		bool stopped = false;
+		uint64_t t0 = lg_now_ns(), pages, stop_ns;
+		struct lg_dump_hold h = { 0 };
 
-		if (lg_tracker_rearm_needs_stop(s->t)) {
-			if ((r = lg_ptrace_stop_all(s->pid, 0, &g, err)))
-				return r;
-			stopped = true;
-		}
+		if (lg_tracker_rearm_needs_stop(s->t) && (r = lg_dump_hold(&h, s->pid, 0, err)))
+			return r;
 		r = collect(s, true, err);
-		if (stopped) {
-			lg_ptrace_release_all(&g, NULL);
-			lg_tgroup_free(&g);
-		}
+		lg_dump_release(&h, &stop_ns, NULL);
+		lg_tgroup_free(&h.g);
 		if (r)
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
@@ -342,8 +346,9 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		 * writes of a pass as long as this one). */
 		if ((double)pages * ns_per_page <= (double)s->o->pause_target_ns)
 			break;
-		if (k >= 2 && pages * 10 >= prev * 9)
-			break;	/* not converging: more passes only cost time */
+		/* From pass 2 on: pass 1 has no previous one to compare with. */
+		if (k >= 2 && pages * 100 >= prev * STALLED_PERCENT)
+			break;
 		prev = pages;
 	}
 	return 0;

@@ -1,5 +1,5 @@
 /* The low-pause dump: pre-copy with dirty-page tracking, then a short
- * final stop that copies only what changed (issue 4). */
+ * final stop that copies only what changed. */
 #ifndef LG_DUMP_PRECOPY_H
 #define LG_DUMP_PRECOPY_H
 
@@ -25,7 +25,8 @@ struct lg_precopy_opts {
 	bool all;			/* -a */
 	bool force_kind;		/* use KIND, not the best the kernel has */
 	enum lg_track_kind kind;
-	int max_passes;			/* passes after the first full one (default 8) */
+	int max_passes;			/* passes after the first full one, at most
+					 * LG_PRECOPY_MAX_PASSES (lgcore: 16) */
 	uint64_t pause_target_ns;	/* iterate while the final copy would exceed it */
 };
 
