@@ -68,8 +68,12 @@ enum lg_dump_what lg_filter_mapping(const struct lg_mapping *m, const struct lg_
 
 /* ---- notes.c: note encodings, exactly as the kernel sizes them ---- */
 
-/* One note: 12-byte header, owner NUL-terminated and padded to 4, desc
- * padded to 4. */
+/* Notes are padded and their PT_NOTE aligned to 4 bytes in 64-bit cores
+ * too, as the kernel writes them (fs/binfmt_elf.c) and readers expect. */
+#define LG_NOTE_ALIGN 4
+
+/* One note: 12-byte header, owner NUL-terminated and padded to
+ * LG_NOTE_ALIGN, desc padded to LG_NOTE_ALIGN. */
 int lg_note_add(struct lg_buf *b, const char *owner, uint32_t type, const void *desc,
 		size_t len);
 

@@ -115,7 +115,7 @@ int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64
 	size_t i;
 	int r;
 
-	if (tail_off & 7)
+	if (tail_off % _Alignof(Elf64_Phdr))
 		return -EINVAL;
 	tail->len = 0;
 	notes_off = tail_off + phnum * sizeof(Elf64_Phdr);
@@ -124,7 +124,7 @@ int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64
 	ph.p_type = PT_NOTE;
 	ph.p_offset = notes_off;
 	ph.p_filesz = notes->len;
-	ph.p_align = 4;
+	ph.p_align = LG_NOTE_ALIGN;
 	if ((r = lg_buf_append(tail, &ph, sizeof(ph))))
 		return r;
 	for (i = 0; i < l->n; i++) {
