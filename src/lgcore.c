@@ -12,9 +12,9 @@
 
 #include "common/cancel.h"
 #include "common/parse.h"
+#include "dump/dump.h"
+#include "dump/precopy.h"
 #include "proc/proc.h"
-#include "precopy/dump.h"
-#include "precopy/precopy.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
 /* 1000 s: a larger pause target can only be a typing error. */

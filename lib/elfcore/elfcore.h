@@ -68,8 +68,12 @@ enum lg_dump_what lg_filter_mapping(const struct lg_mapping *m, const struct lg_
 
 /* ---- notes.c: note encodings, exactly as the kernel sizes them ---- */
 
-/* One note: 12-byte header, owner NUL-terminated and padded to 4, desc
- * padded to 4. */
+/* Notes are padded and their PT_NOTE aligned to 4 bytes in 64-bit cores
+ * too, as the kernel writes them (fs/binfmt_elf.c) and readers expect. */
+#define LG_NOTE_ALIGN 4
+
+/* One note: 12-byte header, owner NUL-terminated and padded to
+ * LG_NOTE_ALIGN, desc padded to LG_NOTE_ALIGN. */
 int lg_note_add(struct lg_buf *b, const char *owner, uint32_t type, const void *desc,
 		size_t len);
 
@@ -88,6 +92,11 @@ int lg_note_auxv(struct lg_buf *b, const struct lg_procinfo *pi);
 /* NT_FILE in the kernel's format (page_size 4096, offsets in pages) for
  * every file mapping in MAPS. */
 int lg_note_file(struct lg_buf *b, const struct lg_maps *maps);
+/* Every note of a core, in the kernel's order: NT_PRPSINFO, each thread of
+ * the stopped group G (registers read; TI one per thread, or NULL), the
+ * auxv, NT_FILE for MAPS, then the arch's process-wide notes. */
+int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg_tgroup *g,
+		 const struct lg_threadinfo *ti, const struct lg_maps *maps);
 
 /* ---- layout.c: program headers and where each segment's bytes go ---- */
 
@@ -114,6 +123,13 @@ void lg_layout_init(struct lg_layout *l);
  * space.  Returns its index or -ENOMEM. */
 long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
 		   uint32_t flags);
+/* Placement: segment data goes one segment after the other from a page
+ * boundary, each page-aligned.  Data placed next starts at OFF (rounded up
+ * to a page): after the headers and notes in a stream, after another
+ * layout's data when segments reuse its file space (pre-copy). */
+void lg_layout_place_from(struct lg_layout *l, uint64_t off);
+/* Give segment I of L the next FILESZ bytes of file space; its offset. */
+uint64_t lg_layout_place(struct lg_layout *l, size_t i);
 /* The tail: PT_NOTE + PT_LOAD headers, the notes, and the section header
  * that carries the real count when there are more than 65534 segments
  * (PN_XNUM).  TAIL_OFF is where it will be written; EHDR is filled. */
@@ -173,6 +189,13 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, si
  * never followed). */
 int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *ehdr, const struct lg_buf *tail,
 			uint64_t tail_off, struct lg_error *err);
+/* Complete the core laid out in L: move the data of segments where readers
+ * need it contiguous (lg_layout_contiguous_chains; the target must be
+ * running by then), write the notes (lg_note_core) and program headers
+ * after the data, and commit. */
+int lg_core_file_finish(struct lg_core_file *f, struct lg_layout *l, const struct lg_maps *maps,
+			const struct lg_procinfo *pi, const struct lg_tgroup *g,
+			const struct lg_threadinfo *ti, struct lg_error *err);
 /* Make [OFF, OFF+LEN) read as zeros again, giving its blocks back. */
 int lg_core_file_punch(struct lg_core_file *f, uint64_t off, uint64_t len, struct lg_error *err);
 /* Move LEN bytes of data from FROM to TO (non-overlapping) and punch FROM. */

@@ -128,7 +128,7 @@ static void keeper_start(struct lg_core_file *f)
 
 static void keeper_say(struct lg_core_file *f, const char *msg, size_t len)
 {
-	while (f->keeper_fd >= 0 && len) {
+	while (f->keeper > 0 && len) {
 		ssize_t n = write(f->keeper_fd, msg, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -149,8 +149,11 @@ static void keeper_name(struct lg_core_file *f)
  * exits.  Waited for: by now the target runs. */
 static void keeper_stop(struct lg_core_file *f)
 {
-	if (f->keeper_fd >= 0)
-		close(f->keeper_fd);
+	/* keeper_fd means something only with a keeper: a zeroed struct
+	 * (never created) must not close descriptor 0. */
+	if (f->keeper <= 0)
+		return;
+	close(f->keeper_fd);
 	f->keeper_fd = -1;
 	/* It exits at once, or once the file is freed (the page cache of
 	 * an unnamed core: seconds for hundreds of GiB).  Bounded all the
@@ -407,6 +410,38 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	f->fd = -1;
 	lg_core_file_abort(f);
 	return 0;
+}
+
+int lg_core_file_finish(struct lg_core_file *f, struct lg_layout *l, const struct lg_maps *maps,
+			const struct lg_procinfo *pi, const struct lg_tgroup *g,
+			const struct lg_threadinfo *ti, struct lg_error *err)
+{
+	struct lg_buf notes = { 0 }, tail = { 0 };
+	struct lg_move *moves = NULL;
+	size_t nmoves = 0;
+	Elf64_Ehdr eh;
+	uint64_t tail_off;
+	size_t i;
+	int r;
+
+	if ((r = lg_layout_contiguous_chains(l, &moves, &nmoves)))
+		goto nomem;
+	for (i = 0; i < nmoves; i++)
+		if ((r = lg_core_file_move(f, moves[i].from, moves[i].to, moves[i].len, err)))
+			goto out;
+	tail_off = l->data_end;
+	if ((r = lg_note_core(&notes, pi, g, ti, maps)) ||
+	    (r = lg_layout_tail(l, &notes, tail_off, &tail, &eh)))
+		goto nomem;
+	r = lg_core_file_commit(f, &eh, &tail, tail_off, err);
+	goto out;
+nomem:
+	r = lg_fail(err, -r, "building the notes");
+out:
+	free(moves);
+	lg_buf_free(&notes);
+	lg_buf_free(&tail);
+	return r;
 }
 
 int lg_core_file_punch(struct lg_core_file *f, uint64_t off, uint64_t len, struct lg_error *err)

@@ -41,10 +41,30 @@ long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t
 	s->memsz = memsz;
 	s->filesz = filesz;
 	s->flags = flags;
-	s->offset = filesz ? l->data_end : 0;
-	/* Page-aligned data, as the kernel lays it out: readers may mmap it. */
-	l->data_end += (filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+	s->offset = 0;
+	if (filesz)
+		lg_layout_place(l, l->n);
 	return (long)l->n++;
+}
+
+/* Page-aligned data, as the kernel lays it out: readers may mmap it. */
+static uint64_t page_align(uint64_t off)
+{
+	return (off + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+}
+
+void lg_layout_place_from(struct lg_layout *l, uint64_t off)
+{
+	l->data_end = page_align(off);
+}
+
+uint64_t lg_layout_place(struct lg_layout *l, size_t i)
+{
+	struct lg_segment *s = &l->seg[i];
+
+	s->offset = l->data_end;
+	l->data_end += page_align(s->filesz);
+	return s->offset;
 }
 
 static bool linked(const struct lg_segment *a, const struct lg_segment *b)
@@ -75,11 +95,9 @@ int lg_layout_contiguous_chains(struct lg_layout *l, struct lg_move **moves, siz
 					cap = nc;
 				}
 				mv[n].from = s->offset;
-				mv[n].to = l->data_end;
+				mv[n].to = lg_layout_place(l, k);
 				mv[n].len = s->filesz;
 				n++;
-				s->offset = l->data_end;
-				l->data_end += (s->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
 			}
 		}
 		i = j + 1;
@@ -97,7 +115,7 @@ int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64
 	size_t i;
 	int r;
 
-	if (tail_off & 7)
+	if (tail_off % _Alignof(Elf64_Phdr))
 		return -EINVAL;
 	tail->len = 0;
 	notes_off = tail_off + phnum * sizeof(Elf64_Phdr);
@@ -106,7 +124,7 @@ int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64
 	ph.p_type = PT_NOTE;
 	ph.p_offset = notes_off;
 	ph.p_filesz = notes->len;
-	ph.p_align = 4;
+	ph.p_align = LG_NOTE_ALIGN;
 	if ((r = lg_buf_append(tail, &ph, sizeof(ph))))
 		return r;
 	for (i = 0; i < l->n; i++) {

@@ -34,17 +34,21 @@ int lg_note_add(struct lg_buf *b, const char *owner, uint32_t type, const void *
 	h.n_descsz = (uint32_t)len;
 	h.n_type = type;
 	if ((r = lg_buf_append(b, &h, sizeof(h))) || (r = lg_buf_append(b, owner, olen)) ||
-	    (r = lg_buf_align(b, 4)) || (r = lg_buf_append(b, desc, len)) ||
-	    (r = lg_buf_align(b, 4)))
+	    (r = lg_buf_align(b, LG_NOTE_ALIGN)) || (r = lg_buf_append(b, desc, len)) ||
+	    (r = lg_buf_align(b, LG_NOTE_ALIGN)))
 		return r;
 	return 0;
 }
+
+/* Clock ticks per second of /proc's times if sysconf cannot say: USER_HZ,
+ * 100 on x86-64. */
+#define USER_HZ_FALLBACK 100
 
 static void ticks_to_timeval(uint64_t ticks, struct timeval *tv)
 {
 	long hz = sysconf(_SC_CLK_TCK);
 	if (hz <= 0)
-		hz = 100;
+		hz = USER_HZ_FALLBACK;
 	tv->tv_sec = (time_t)(ticks / (uint64_t)hz);
 	tv->tv_usec = (suseconds_t)((ticks % (uint64_t)hz) * 1000000 / (uint64_t)hz);
 }
@@ -61,7 +65,9 @@ int lg_note_prpsinfo(struct lg_buf *b, const struct lg_procinfo *pi)
 	s = pi->state ? strchr(states, pi->state) : NULL;
 	if (pi->state == 't')	/* traced shows as stopped */
 		s = strchr(states, 'T');
-	p.pr_state = s ? (char)(s - states) : 6;
+	/* A state without a letter: numbered past the table and named '.',
+	 * as the kernel does for a state bit beyond "RSDTZW". */
+	p.pr_state = (char)(s ? s - states : (long)sizeof(states) - 1);
 	p.pr_sname = s ? *s : '.';
 	p.pr_zomb = p.pr_sname == 'Z';
 	p.pr_nice = (char)pi->nice;
@@ -160,4 +166,29 @@ int lg_note_file(struct lg_buf *b, const struct lg_maps *maps)
 out:
 	lg_buf_free(&d);
 	return r;
+}
+
+int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg_tgroup *g,
+		 const struct lg_threadinfo *ti, const struct lg_maps *maps)
+{
+	size_t i;
+	int r;
+
+	if ((r = lg_note_prpsinfo(b, pi)))
+		return r;
+	/* gdb, the Go tools and libunwind take the first thread as the
+	 * current one: the leader comes first (g keeps it first). */
+	for (i = 0; i < g->n; i++) {
+		struct lg_thread_note tn = {
+			.t = &g->t[i],
+			.ti = ti ? &ti[i] : NULL,
+			.pi = pi,
+		};
+		if ((r = lg_note_thread(b, &tn)))
+			return r;
+	}
+	if ((r = lg_note_auxv(b, pi)) || (r = lg_note_file(b, maps)) ||
+	    (r = lg_arch_process_notes(b)))
+		return r;
+	return 0;
 }

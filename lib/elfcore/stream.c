@@ -10,7 +10,6 @@
 int lg_stream_layout(struct lg_layout *l, const struct lg_buf *notes, struct lg_buf *head)
 {
 	struct lg_buf tail = { 0 };
-	uint64_t off;
 	Elf64_Ehdr eh;
 	size_t i;
 	int r;
@@ -20,18 +19,15 @@ int lg_stream_layout(struct lg_layout *l, const struct lg_buf *notes, struct lg_
 	 * not depend on the offsets: once for the size, once for real. */
 	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
 		goto out;
-	off = (sizeof(Elf64_Ehdr) + tail.len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
-	for (i = 0; i < l->n; i++) {
-		l->seg[i].offset = off;
-		off += (l->seg[i].filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
-	}
+	lg_layout_place_from(l, sizeof(Elf64_Ehdr) + tail.len);
+	for (i = 0; i < l->n; i++)
+		lg_layout_place(l, i);
 	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
 		goto out;
 	head->len = 0;
 	if ((r = lg_buf_append(head, &eh, sizeof(eh))) || (r = lg_buf_append(head, tail.p, tail.len)))
 		goto out;
 	r = lg_buf_append_zeros(head, (size_t)(((head->len + LG_PAGE_SIZE - 1) & LG_PAGE_MASK) - head->len));
-	l->data_end = off;
 out:
 	lg_buf_free(&tail);
 	return r;

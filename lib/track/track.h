@@ -1,6 +1,6 @@
 /* Dirty-page trackers: which pages of a running target were written, and
  * when.  They say nothing about where pages go in the core file; the
- * pre-copy loop (lib/precopy/) decides that.
+ * pre-copy loop (lib/dump/) decides that.
  *
  * Three kinds, chosen at run time by what the kernel offers:
  *  - uffd: asynchronous userfaultfd write-protect + PAGEMAP_SCAN (6.7+).

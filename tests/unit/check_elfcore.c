@@ -357,6 +357,31 @@ START_TEST(contiguous_chains)
 }
 END_TEST
 
+START_TEST(layout_place)
+{
+	struct lg_layout l;
+
+	/* Added segments get page-aligned space from the page after the ELF
+	 * header; one without data gets none. */
+	lg_layout_init(&l);
+	lg_layout_add(&l, 0x10000, 0x3000, 0x1800, PF_R);
+	lg_layout_add(&l, 0x20000, 0x1000, 0, PF_R);
+	lg_layout_add(&l, 0x30000, 0x1000, 0x1000, PF_R);
+	ck_assert_uint_eq(l.seg[0].offset, LG_LAYOUT_DATA_START);
+	ck_assert_uint_eq(l.seg[1].offset, 0);
+	ck_assert_uint_eq(l.seg[2].offset, LG_LAYOUT_DATA_START + 0x2000);
+	ck_assert_uint_eq(l.data_end, LG_LAYOUT_DATA_START + 0x3000);
+
+	/* Placed again after some other data (rounded up to a page). */
+	lg_layout_place_from(&l, 0x10001);
+	ck_assert_uint_eq(lg_layout_place(&l, 2), 0x11000);
+	ck_assert_uint_eq(lg_layout_place(&l, 0), 0x12000);
+	ck_assert_uint_eq(l.seg[0].offset, 0x12000);
+	ck_assert_uint_eq(l.data_end, 0x14000);
+	lg_layout_free(&l);
+}
+END_TEST
+
 START_TEST(file_move)
 {
 	char path[512];
@@ -602,6 +627,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, file_mode_symlink_abort);
 	tcase_add_test(tc, file_overwrite_punches);
 	tcase_add_test(tc, contiguous_chains);
+	tcase_add_test(tc, layout_place);
 	tcase_add_test(tc, file_move);
 	suite_add_tcase(s, tc);
 	return s;

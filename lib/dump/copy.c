@@ -6,11 +6,17 @@
 #include <sys/mman.h>
 
 #include "arch/arch.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 
 /* Large enough that process_vm_readv and pwrite calls are few, small
  * enough to keep lgcore's footprint far below 64 MiB. */
 #define COPY_BUF (4u << 20)
+/* Ranges gathered into one read of the buffer (a stack array). */
+#define COPY_BATCH 256
+/* Staged copies the list holds before it must grow: reserved with the
+ * staging area, so that the first ones need no allocation inside the
+ * final stop. */
+#define STAGED_RESERVE 4096
 
 int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
 		   struct lg_error *err)
@@ -70,7 +76,7 @@ int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err)
 		return lg_fail(err, errno, "cannot allocate the staging area");
 	}
 	c->stage_size = size;
-	return reserve_staged(c, 4096) ? lg_fail(err, ENOMEM, "staging") : 0;
+	return reserve_staged(c, STAGED_RESERVE) ? lg_fail(err, ENOMEM, "staging") : 0;
 }
 
 int lg_copy_flush(struct lg_copier *c, struct lg_error *err)
@@ -97,7 +103,7 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 	const struct lg_plan_entry *e = &p->e[ei];
 	const struct lg_mapping *m = &p->maps.v[e->map];
 	const struct lg_segment *s = &p->layout.seg[e->seg];
-	struct lg_range batch[256];
+	struct lg_range batch[COPY_BATCH];
 	uint64_t unreadable_before = c->mem.unreadable;
 	size_t i = 0;
 	uint64_t at = n ? rg[0].start : 0;	/* next byte to copy within rg[i] */

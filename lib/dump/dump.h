@@ -1,9 +1,10 @@
 /* Taking a dump: the plan (which mappings, which bytes, where in the file),
- * the copier (target memory into the file), and the stop-and-copy dump.
- * "Which pages to copy when" lives here; "how the core is laid out and
- * written" lives in elfcore/, so pre-copy reuses both halves. */
-#ifndef LG_PRECOPY_DUMP_H
-#define LG_PRECOPY_DUMP_H
+ * the copier (target memory into the file), the stops every mode makes,
+ * and the stop-and-copy dump.  "Which pages to copy when" lives here; "how
+ * the core is laid out and written" lives in elfcore/, so every mode
+ * shares both halves. */
+#ifndef LG_DUMP_DUMP_H
+#define LG_DUMP_DUMP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +38,15 @@ struct lg_plan {
  * header mappings through MEM. */
 int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filter *f,
 		  struct lg_mem *mem, struct lg_error *err);
+/* The mappings of PID, from smaps; with HINT (smaps read earlier, the
+ * target running) from the cheaper maps, the smaps fields taken from HINT
+ * for every mapping still the same. */
+int lg_plan_read_maps(pid_t pid, const struct lg_maps *hint, struct lg_maps *out,
+		      struct lg_error *err);
+/* The plan of PID as it is now (lg_plan_read_maps with HINT), under its
+ * COREDUMP_FILTER and -a (ALL). */
+int lg_plan_target(struct lg_plan *p, pid_t pid, unsigned long coredump_filter, bool all,
+		   const struct lg_maps *hint, struct lg_mem *mem, struct lg_error *err);
 void lg_plan_free(struct lg_plan *p);
 
 struct lg_staged {
@@ -81,12 +91,29 @@ int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err);
 /* Write what was staged (copies beyond the area went straight to the file). */
 int lg_copy_flush(struct lg_copier *c, struct lg_error *err);
 
-/* Notes for a stopped group (registers already read) and the program
- * headers; write them after the data and give the file its name.  Moves the
- * data of segments first where readers need it contiguous (see
- * lg_layout_contiguous_chains): the target must be running by then. */
-int lg_dump_finish(struct lg_core_file *file, struct lg_plan *p, const struct lg_procinfo *pi,
-		   const struct lg_tgroup *g, struct lg_threadinfo *ti, struct lg_error *err);
+/* Every thread of the target held in a ptrace stop, and since when. */
+struct lg_dump_hold {
+	struct lg_tgroup g;
+	uint64_t since_ns;	/* lg_now_ns() once every thread had stopped */
+	bool held;		/* stopped and not yet released */
+};
+
+/* Stop every thread of PID (ptrace OPTIONS) into H. */
+int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struct lg_error *err);
+/* The set-up stop of every mode: hold PID (lg_dump_hold), then plan the
+ * core from its mappings (lg_plan_target with HINT).  The coredump_filter
+ * comes from PI, read before the stop, or with PI NULL is read inside it.
+ * On failure the target may still be held: lg_dump_release(). */
+int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
+		       const struct lg_procinfo *pi, const struct lg_maps *hint, bool all,
+		       struct lg_mem *mem, struct lg_plan *p, struct lg_error *err);
+/* The registers of every held thread, and in *TIP (one per thread, to
+ * free) its times and signal masks; a thread gone meanwhile keeps zeros. */
+int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadinfo **tip,
+			    struct lg_error *err);
+/* Let the target run again, if H holds it, and set *PAUSE_NS to how long
+ * it was stopped.  H keeps the threads (their registers) for the notes. */
+int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error *err);
 
 struct lg_dump_opts {
 	bool all;		/* -a */

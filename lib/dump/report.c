@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "precopy/precopy.h"
+#include "dump/precopy.h"
 
 static int addf(struct lg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int addf(struct lg_buf *b, const char *fmt, ...)

@@ -1,7 +1,7 @@
 /* The low-pause dump: pre-copy with dirty-page tracking, then a short
- * final stop that copies only what changed (issue 4). */
-#ifndef LG_PRECOPY_H
-#define LG_PRECOPY_H
+ * final stop that copies only what changed. */
+#ifndef LG_DUMP_PRECOPY_H
+#define LG_DUMP_PRECOPY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
-#include "precopy/dump.h"
+#include "dump/dump.h"
 #include "track/track.h"
 
 #define LG_PRECOPY_MAX_PASSES 64
@@ -25,7 +25,8 @@ struct lg_precopy_opts {
 	bool all;			/* -a */
 	bool force_kind;		/* use KIND, not the best the kernel has */
 	enum lg_track_kind kind;
-	int max_passes;			/* passes after the first full one (default 8) */
+	int max_passes;			/* passes after the first full one, at most
+					 * LG_PRECOPY_MAX_PASSES (lgcore: 16) */
 	uint64_t pause_target_ns;	/* iterate while the final copy would exceed it */
 };
 

@@ -14,8 +14,9 @@
  *                 what is new, changed, shared or untracked; punch the
  *                 pages that are gone (MADV_DONTNEED, dropped huge pages:
  *                 not reported as written on 6.18); resume.
- *   teardown      unprotect in chunks, unregister, close (target runs);
- *                 notes and headers at the end of the file; link it.
+ *   teardown      unprotect in chunks, unregister, close; give back file
+ *                 space no mapping uses any more.             (target runs)
+ *   finish        notes and headers at the end of the file; link it.
  *
  * Memory goes straight to its place in the file: a mapping unchanged at
  * the final stop keeps the file space it was given at the set-up stop,
@@ -30,7 +31,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "precopy/precopy.h"
+#include "dump/precopy.h"
 
 struct pc_state {
 	pid_t pid;
@@ -48,43 +49,17 @@ struct pc_state {
 	struct lg_ranges clip;
 	size_t *src;			/* per entry of b: entry of a whose file space it uses, or -1 */
 	bool *full;			/* per entry of b: copy it whole in the final stop */
+	/* The final stop: the threads and what the notes say of them. */
+	struct lg_dump_hold h;
+	struct lg_procinfo pi;
+	struct lg_threadinfo *ti;
 };
 
+/* Not an error: no tracker can follow this target, so the dump is taken
+ * in stop mode (res->fallback says why). */
+#define PC_STOP_MODE 1
+
 #define NO_SRC ((size_t)-1)
-
-/* /proc/PID/smaps walks every page table to count Rss: about 4 ms for a
- * 200 MiB process here, too slow for a stop.  Inside a stop read the cheap
- * /proc/PID/maps and take the smaps fields of each mapping from HINT (read
- * earlier) when the same mapping is there; only if one is not, read smaps.
- * (A VmFlags change without a range change, e.g. MADV_DONTDUMP on a whole
- * mapping during the dump, is seen at the set-up stop only.) */
-static int read_maps_fast(pid_t pid, const struct lg_maps *hint, struct lg_maps *out,
-			  struct lg_error *err)
-{
-	size_t i, j = 0;
-	int r;
-
-	if ((r = lg_maps_read(pid, false, out, err)))
-		return r;
-	for (i = 0; i < out->n; i++) {
-		struct lg_mapping *m = &out->v[i];
-		while (j < hint->n && hint->v[j].end <= m->start)
-			j++;
-		if (j < hint->n && hint->v[j].start == m->start && hint->v[j].end == m->end &&
-		    hint->v[j].inode == m->inode && hint->v[j].offset == m->offset &&
-		    hint->v[j].has_smaps && !strcmp(hint->v[j].name, m->name)) {
-			m->has_smaps = true;
-			m->anonymous_kb = hint->v[j].anonymous_kb;
-			m->swap_kb = hint->v[j].swap_kb;
-			m->rss_kb = hint->v[j].rss_kb;
-			m->vmflags = hint->v[j].vmflags;
-			continue;
-		}
-		lg_maps_free(out);
-		return lg_maps_read(pid, true, out, err);
-	}
-	return 0;
-}
 
 /* Copy the part of the sorted list SRC that falls in [start, end) as
  * entry EI of plan P.  *CUR walks SRC across calls with increasing START. */
@@ -163,35 +138,23 @@ static bool trackable(const struct lg_plan *p, size_t i)
 	return p->e[i].dump_len && !p->e[i].never_read && !m->shared && !lg_mapping_is_special(m);
 }
 
-static int setup(struct pc_state *s, enum lg_track_kind kind, const struct lg_track_probe *probe,
-		 struct lg_error *err)
+/* The set-up stop: plan the core, open the tracker KIND and register every
+ * mapping it can follow. */
+static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
+		      const struct lg_track_probe *probe, struct lg_error *err)
 {
-	struct lg_tgroup g = { 0 };
-	struct lg_maps maps = { 0 }, hint = { 0 };
-	struct lg_filter filter;
-	struct lg_procinfo pi = { 0 };
-	uint64_t t0;
+	struct lg_dump_hold h = { 0 };
+	struct lg_maps hint = { 0 };
 	size_t i;
 	int r;
 
 	/* smaps while the target runs; inside the stop only maps. */
 	if ((r = lg_maps_read(s->pid, true, &hint, err)))
 		return r;
-	if ((r = lg_ptrace_stop_all(s->pid, PTRACE_O_TRACESYSGOOD, &g, err))) {
-		lg_maps_free(&hint);
-		return r;
-	}
-	t0 = lg_now_ns();
-	if ((r = lg_procinfo_read(s->pid, &pi, err)))
-		goto out;
-	filter.bits = pi.coredump_filter;
-	filter.all = s->o->all;
-	lg_procinfo_free(&pi);
-	r = read_maps_fast(s->pid, &hint, &maps, err);
+	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, &s->c.mem,
+			       &s->a, err);
 	lg_maps_free(&hint);
 	if (r)
-		goto out;
-	if ((r = lg_plan_build(&s->a, &maps, &filter, &s->c.mem, err)))
 		goto out;
 	s->tracked = calloc(s->a.n + 1, sizeof(bool));
 	s->recreated = calloc(s->a.n + 1, sizeof(bool));
@@ -202,7 +165,7 @@ static int setup(struct pc_state *s, enum lg_track_kind kind, const struct lg_tr
 		r = lg_fail(err, ENOMEM, "planning");
 		goto out;
 	}
-	if ((r = lg_tracker_open(kind, probe, &g, &s->t, err)))
+	if ((r = lg_tracker_open(kind, probe, &h.g, &s->t, err)))
 		goto out;
 	for (i = 0; i < s->a.n; i++) {
 		const struct lg_mapping *m = &s->a.maps.v[s->a.e[i].map];
@@ -224,14 +187,76 @@ static int setup(struct pc_state *s, enum lg_track_kind kind, const struct lg_tr
 		}
 	}
 out:
-	lg_ptrace_release_all(&g, NULL);
-	s->res->setup_ns = lg_now_ns() - t0;
-	lg_tgroup_free(&g);
+	lg_dump_release(&h, &s->res->setup_ns, NULL);
+	lg_tgroup_free(&h.g);
 	if (r && s->t) {
 		lg_tracker_close(s->t, NULL, NULL);
 		s->t = NULL;
 	}
 	return r;
+}
+
+/* What a set-up stop left: the plan and the tracked list. */
+static void free_setup(struct pc_state *s)
+{
+	lg_plan_free(&s->a);
+	free(s->tracked);
+	free(s->recreated);
+	free(s->tr);
+	free(s->tr_ent);
+	free(s->tr_rec);
+	s->tracked = s->recreated = s->tr_rec = NULL;
+	s->tr = NULL;
+	s->tr_ent = NULL;
+	s->ntr = 0;
+}
+
+/* The set-up stop with the best tracker that works here: uffd, then
+ * soft-dirty; PC_STOP_MODE when none does and none was asked for. */
+static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
+{
+	const struct lg_precopy_opts *o = s->o;
+	struct lg_precopy_result *res = s->res;
+	struct lg_track_probe probe;
+	enum lg_track_kind kind;
+	int r;
+
+	lg_track_probe(&probe);
+	kind = o->force_kind ? o->kind : lg_track_best(&probe);
+	if (!o->force_kind && kind != LG_TRACK_UFFD)
+		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", probe.uffd_why);
+	if (kind == LG_TRACK_NONE)
+		return PC_STOP_MODE;
+
+	if ((r = lg_core_file_create(&s->file, path, err)))
+		return r;
+	/* Every pass rewrites pages pass 0 wrote: keep the page cache in
+	 * small folios (see max_write). */
+	s->file.max_write = LG_PRECOPY_WRITE;
+	if ((r = lg_copier_init(&s->c, s->pid, &s->file, err)))
+		return r;
+
+	r = setup_stop(s, kind, &probe, err);
+	if (r == -ESRCH)
+		return r;
+	if (r && kind == LG_TRACK_UFFD && !o->force_kind && probe.soft_dirty) {
+		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", err->msg);
+		free_setup(s);
+		res->tracked_maps = res->untracked_maps = 0;
+		memset(res->untracked_by_reason, 0, sizeof(res->untracked_by_reason));
+		kind = LG_TRACK_SOFTDIRTY;
+		r = setup_stop(s, kind, &probe, err);
+	}
+	if (r && !o->force_kind) {
+		/* No tracker for this target (seccomp, not allowed ...):
+		 * stop-and-copy, with the reason said. */
+		snprintf(res->fallback, sizeof(res->fallback), "%s", err->msg);
+		return PC_STOP_MODE;
+	}
+	if (r)
+		return r;
+	res->kind = kind;
+	return 0;
 }
 
 /* Pass 0: arm and copy every populated page of the tracked mappings. */
@@ -278,34 +303,37 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 	return 0;
 }
 
+/* The final stop's copy predicted at pass 0's speed, per page: a guess
+ * when pass 0 copied nothing, and never less than a floor. */
+#define NS_PER_PAGE_GUESS 2000.0
+#define NS_PER_PAGE_MIN 100.0
+/* A pass that finds this share of the previous one's pages or more: the
+ * dirty set has stopped shrinking, more passes only cost time. */
+#define STALLED_PERCENT 90
+
+/* Passes 1..N: collect and re-arm what was written, copy it again, until
+ * the predicted final copy fits the pause target or stops shrinking. */
 static int passes(struct pc_state *s, struct lg_error *err)
 {
-	/* Copy speed of pass 0, to predict how long the final copy takes. */
-	double ns_per_page = s->res->pass[0].pages ?
-			     (double)s->res->pass[0].ns / (double)s->res->pass[0].pages : 2000.0;
+	const struct lg_precopy_pass *p0 = &s->res->pass[0];
+	double ns_per_page = p0->pages ? (double)p0->ns / (double)p0->pages : NS_PER_PAGE_GUESS;
 	uint64_t prev = UINT64_MAX;
 	int max = s->o->max_passes, k;
 	int r;
 
 	if (max > LG_PRECOPY_MAX_PASSES)
 		max = LG_PRECOPY_MAX_PASSES;
-	if (ns_per_page < 100)
-		ns_per_page = 100;
+	if (ns_per_page < NS_PER_PAGE_MIN)
+		ns_per_page = NS_PER_PAGE_MIN;
 	for (k = 1; k <= max; k++) {
-		uint64_t t0 = lg_now_ns(), pages;
-		struct lg_tgroup g = { 0 };
-		bool stopped = false;
+		uint64_t t0 = lg_now_ns(), pages, stop_ns;
+		struct lg_dump_hold h = { 0 };
 
-		if (lg_tracker_rearm_needs_stop(s->t)) {
-			if ((r = lg_ptrace_stop_all(s->pid, 0, &g, err)))
-				return r;
-			stopped = true;
-		}
+		if (lg_tracker_rearm_needs_stop(s->t) && (r = lg_dump_hold(&h, s->pid, 0, err)))
+			return r;
 		r = collect(s, true, err);
-		if (stopped) {
-			lg_ptrace_release_all(&g, NULL);
-			lg_tgroup_free(&g);
-		}
+		lg_dump_release(&h, &stop_ns, NULL);
+		lg_tgroup_free(&h.g);
 		if (r)
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
@@ -318,8 +346,9 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		 * writes of a pass as long as this one). */
 		if ((double)pages * ns_per_page <= (double)s->o->pause_target_ns)
 			break;
-		if (k >= 2 && pages * 10 >= prev * 9)
-			break;	/* not converging: more passes only cost time */
+		/* From pass 2 on: pass 1 has no previous one to compare with. */
+		if (k >= 2 && pages * 100 >= prev * STALLED_PERCENT)
+			break;
 		prev = pages;
 	}
 	return 0;
@@ -341,13 +370,13 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
  * but are copied whole (FULL). */
 static int replan(struct pc_state *s, struct lg_error *err)
 {
-	uint64_t next = s->a.layout.data_end;
 	size_t i, j = 0;
 
 	s->src = calloc(s->b.n + 1, sizeof(size_t));
 	s->full = calloc(s->b.n + 1, sizeof(bool));
 	if (!s->src || !s->full)
 		return lg_fail(err, ENOMEM, "planning");
+	lg_layout_place_from(&s->b.layout, s->a.layout.data_end);
 	for (i = 0; i < s->b.n; i++) {
 		const struct lg_plan_entry *eb = &s->b.e[i];
 		const struct lg_mapping *mb = &s->b.maps.v[eb->map];
@@ -376,11 +405,9 @@ static int replan(struct pc_state *s, struct lg_error *err)
 				continue;
 			}
 		}
-		sb->offset = next;
-		next += (sb->filesz + LG_PAGE_SIZE - 1) & LG_PAGE_MASK;
+		lg_layout_place(&s->b.layout, eb->seg);
 		s->res->final_new_maps++;
 	}
-	s->b.layout.data_end = next;
 	return 0;
 }
 
@@ -406,42 +433,27 @@ static int punch_gaps(struct pc_state *s, size_t bi, struct lg_error *err)
 	return 0;
 }
 
-static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinfo *pi,
-		      struct lg_threadinfo **tip, struct lg_error *err)
+/* The final stop: registers, the maps compared with the plan, and every
+ * byte that changed since the last pass. */
+static int final_stop(struct pc_state *s, struct lg_error *err)
 {
-	struct lg_maps maps = { 0 };
-	struct lg_filter filter;
-	struct lg_threadinfo *ti;
-	uint64_t t0, t1;
+	uint64_t t1;
 	size_t i, cur;
 	int r;
 
 	/* Before the stop: it costs the target nothing here, and once
 	 * stopped /proc shows every thread in tracing stop ('t'). */
-	if ((r = lg_procinfo_read(s->pid, pi, err)))
+	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
-	if ((r = lg_ptrace_stop_all(s->pid, 0, g, err)))
+	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)))
 		return r;
-	t0 = lg_now_ns();
-	ti = *tip = calloc(g->n + 1, sizeof(*ti));
-	if (!ti) {
-		r = lg_fail(err, ENOMEM, "threads");
+	if ((r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
 		goto out;
-	}
-	for (i = 0; i < g->n; i++) {
-		if ((r = lg_ptrace_get_regs(&g->t[i], err)))
-			goto out;
-		if (lg_threadinfo_read(s->pid, g->t[i].tid, g->t[i].tid == s->pid, &ti[i], NULL))
-			ti[i].tid = g->t[i].tid;
-	}
 	t1 = lg_now_ns();
-	s->res->final_regs_ns = t1 - t0;
+	s->res->final_regs_ns = t1 - s->h.since_ns;
 
-	if ((r = read_maps_fast(s->pid, &s->a.maps, &maps, err)))
-		goto out;
-	filter.bits = pi->coredump_filter;
-	filter.all = s->o->all;
-	if ((r = lg_plan_build(&s->b, &maps, &filter, &s->c.mem, err)))
+	if ((r = lg_plan_target(&s->b, s->pid, s->pi.coredump_filter, s->o->all, &s->a.maps,
+				&s->c.mem, err)))
 		goto out;
 	if ((r = collect(s, false, err)))
 		goto out;
@@ -482,8 +494,29 @@ static int final_stop(struct pc_state *s, struct lg_tgroup *g, struct lg_procinf
 			goto out;
 	s->res->final_holes_ns = lg_now_ns() - t1;
 out:
-	lg_ptrace_release_all(g, NULL);
-	s->res->final_ns = lg_now_ns() - t0;
+	lg_dump_release(&s->h, &s->res->final_ns, NULL);
+	return r;
+}
+
+/* The final stop reading into a staging area, and the staged copies
+ * written once the target runs again. */
+static int final(struct pc_state *s, struct lg_error *err)
+{
+	uint64_t t0;
+	int r;
+
+	/* Faulted in now, not inside the stop that fills it. */
+	if ((r = lg_copy_stage_init(&s->c, LG_PRECOPY_STAGE, err)))
+		return r;
+	s->c.staging = true;
+	r = final_stop(s, err);
+	s->c.staging = false;
+	if (r)
+		return r;
+	t0 = lg_now_ns();
+	s->res->final_staged_bytes = s->c.bytes_staged;
+	r = lg_copy_flush(&s->c, err);
+	s->res->flush_ns = lg_now_ns() - t0;
 	return r;
 }
 
@@ -510,153 +543,112 @@ static void punch_stale(struct pc_state *s)
 	free(used);
 }
 
-int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o,
-		    struct lg_precopy_result *res, struct lg_error *err)
+/* Teardown, the target running: unprotect and close the tracker, give
+ * back the file space nothing uses any more. */
+static int teardown(struct pc_state *s, struct lg_error *err)
 {
-	struct pc_state s;
-	struct lg_track_probe probe;
-	struct lg_tgroup g = { 0 };
-	struct lg_procinfo pi = { 0 };
-	struct lg_threadinfo *ti = NULL;
-	enum lg_track_kind kind;
-	bool have_file = false, have_copier = false;
 	uint64_t t0 = lg_now_ns();
-	char state;
 	int r;
 
-	memset(res, 0, sizeof(*res));
-	memset(&s, 0, sizeof(s));
-	s.pid = pid;
-	s.o = o;
-	s.res = res;
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
-		lg_core_file_remove_stale(path);
-		return lg_failx(err, ESRCH, "no such process");
-	}
+	r = lg_tracker_close(s->t, &s->res->td, err);
+	s->t = NULL;
+	s->res->teardown_ns = lg_now_ns() - t0;
+	if (r)
+		return r;
+	punch_stale(s);
+	return 0;
+}
 
+/* Notes and headers at the end of the file, its name, and the result. */
+static int finish(struct pc_state *s, struct lg_error *err)
+{
+	struct lg_dump_result *d = &s->res->dump;
+	int r;
+
+	if ((r = lg_core_file_finish(&s->file, &s->b.layout, &s->b.maps, &s->pi, &s->h.g, s->ti, err)))
+		return r;
+	d->threads = s->h.g.n;
+	d->segments = s->b.layout.n;
+	d->bytes_read = s->c.bytes_read;
+	d->bytes_written = s->file.bytes_written;
+	d->unreadable = s->c.mem.unreadable;
+	d->unreadable_maps = s->c.unreadable_maps;
+	d->pause_ns = s->res->setup_ns + s->res->final_ns;
+	return 0;
+}
+
+static int precopy(struct pc_state *s, const char *path, struct lg_error *err)
+{
+	int r;
+
+	char state;
+
+	if (s->pid <= 0 || (kill(s->pid, 0) < 0 && errno == ESRCH))
+		return lg_failx(err, ESRCH, "no such process");
 	/* A process stopped by a signal (state T) does not run: pre-copy has
 	 * nothing to gain, and injecting a system call would run a
 	 * group-stopped thread once.  Stop mode dumps it as it is, adding no
 	 * pause it could notice, whichever tracker was asked for. */
-	if (!lg_proc_state(pid, &state) && state == 'T') {
-		snprintf(res->fallback, sizeof(res->fallback),
+	if (!lg_proc_state(s->pid, &state) && state == 'T') {
+		snprintf(s->res->fallback, sizeof(s->res->fallback),
 			 "the process is stopped: stop mode adds no pause");
-		goto stop_mode;
+		return PC_STOP_MODE;
 	}
-	lg_track_probe(&probe);
-	kind = o->force_kind ? o->kind : lg_track_best(&probe);
-	if (!o->force_kind && kind != LG_TRACK_UFFD)
-		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", probe.uffd_why);
-	if (kind == LG_TRACK_NONE)
-		goto stop_mode;
-
-	if ((r = lg_core_file_create(&s.file, path, err)))
+	if ((r = set_up(s, path, err)) || (r = pass0(s, err)) || (r = passes(s, err)) ||
+	    (r = final(s, err)) || (r = teardown(s, err)) || (r = finish(s, err)))
 		return r;
-	have_file = true;
-	/* Every pass rewrites pages pass 0 wrote: keep the page cache in
-	 * small folios (see max_write). */
-	s.file.max_write = LG_PRECOPY_WRITE;
-	if ((r = lg_copier_init(&s.c, pid, &s.file, err)))
-		goto out;
-	have_copier = true;
+	return 0;
+}
 
-	r = setup(&s, kind, &probe, err);
-	if (r == -ESRCH)
-		goto out;
-	if (r && kind == LG_TRACK_UFFD && !o->force_kind && probe.soft_dirty) {
-		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", err->msg);
-		lg_plan_free(&s.a);
-		free(s.tracked); free(s.recreated); free(s.tr); free(s.tr_ent); free(s.tr_rec);
-		s.tracked = s.recreated = s.tr_rec = NULL; s.tr = NULL; s.tr_ent = NULL; s.ntr = 0;
-		res->tracked_maps = res->untracked_maps = 0;
-		memset(res->untracked_by_reason, 0, sizeof(res->untracked_by_reason));
-		kind = LG_TRACK_SOFTDIRTY;
-		r = setup(&s, kind, &probe, err);
-	}
-	if (r && !o->force_kind) {
-		/* No tracker for this target (seccomp, not allowed ...): the
-		 * foundation's stop-and-copy, with the reason said. */
-		snprintf(res->fallback, sizeof(res->fallback), "%s", err->msg);
-		lg_copier_free(&s.c);
-		have_copier = false;
-		lg_core_file_abort(&s.file);
-		have_file = false;
-		lg_plan_free(&s.a);
-		goto stop_mode;
-	}
-	if (r)
-		goto out;
-	res->kind = kind;
+static void pc_init(struct pc_state *s, pid_t pid, const struct lg_precopy_opts *o,
+		    struct lg_precopy_result *res)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->o = o;
+	s->res = res;
+	/* Nothing open yet: pc_free() may run after any phase. */
+	s->file.fd = s->file.dirfd = -1;
+	lg_mem_init(&s->c.mem, pid);
+	lg_pagemap_init(&s->c.pagemap, pid);
+}
 
-	if ((r = pass0(&s, err)) || (r = passes(&s, err)))
-		goto out;
-	/* Faulted in now, not inside the stop that fills it. */
-	if ((r = lg_copy_stage_init(&s.c, LG_PRECOPY_STAGE, err)))
-		goto out;
-	s.c.staging = true;
-	r = final_stop(&s, &g, &pi, &ti, err);
-	s.c.staging = false;
-	if (r)
-		goto out;
-	{
-		uint64_t t1 = lg_now_ns();
-		res->final_staged_bytes = s.c.bytes_staged;
-		r = lg_copy_flush(&s.c, err);
-		res->flush_ns = lg_now_ns() - t1;
-		if (r)
-			goto out;
-	}
-	{
-		uint64_t t1 = lg_now_ns();
-		r = lg_tracker_close(s.t, &res->td, err);
-		s.t = NULL;
-		res->teardown_ns = lg_now_ns() - t1;
-		if (r)
-			goto out;
-	}
-	punch_stale(&s);
-	if ((r = lg_dump_finish(&s.file, &s.b, &pi, &g, ti, err)))
-		goto out;
-	have_file = false;
-	res->dump.threads = g.n;
-	res->dump.segments = s.b.layout.n;
-	res->dump.bytes_read = s.c.bytes_read;
-	res->dump.bytes_written = s.file.bytes_written;
-	res->dump.unreadable = s.c.mem.unreadable;
-	res->dump.unreadable_maps = s.c.unreadable_maps;
-	res->dump.pause_ns = res->setup_ns + res->final_ns;
-out:
-	if (s.t)
-		lg_tracker_close(s.t, NULL, NULL);
-	if (have_file) {
-		lg_core_file_abort(&s.file);
+/* Everything a phase may have left, whichever failed (R < 0), or none.  A
+ * file not committed is dropped, and so is an older one at PATH on failure;
+ * in stop mode that one is lg_dump_stop()'s to replace. */
+static void pc_free(struct pc_state *s, const char *path, int r)
+{
+	if (s->t)
+		lg_tracker_close(s->t, NULL, NULL);
+	lg_core_file_abort(&s->file);
+	if (r < 0)
 		lg_core_file_remove_stale(path);
-	} else if (r) {
-		lg_core_file_remove_stale(path);
-	}
-	if (have_copier)
-		lg_copier_free(&s.c);
-	lg_plan_free(&s.a);
-	lg_plan_free(&s.b);
-	lg_procinfo_free(&pi);
-	lg_tgroup_free(&g);
-	free(ti);
-	free(s.tracked);
-	free(s.recreated);
-	free(s.tr);
-	free(s.tr_ent);
-	free(s.tr_rec);
-	free(s.src);
-	free(s.full);
-	lg_ranges_free(&s.w);
-	lg_ranges_free(&s.clip);
-	res->dump.total_ns = lg_now_ns() - t0;
-	return r;
+	lg_copier_free(&s->c);
+	free_setup(s);
+	lg_plan_free(&s->b);
+	lg_procinfo_free(&s->pi);
+	lg_tgroup_free(&s->h.g);
+	free(s->ti);
+	free(s->src);
+	free(s->full);
+	lg_ranges_free(&s->w);
+	lg_ranges_free(&s->clip);
+}
 
-stop_mode:
-	res->kind = LG_TRACK_NONE;
-	{
+int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o,
+		    struct lg_precopy_result *res, struct lg_error *err)
+{
+	struct pc_state s;
+	uint64_t t0 = lg_now_ns();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	pc_init(&s, pid, o, res);
+	r = precopy(&s, path, err);
+	pc_free(&s, path, r);
+	if (r == PC_STOP_MODE) {
 		struct lg_dump_opts so = { .all = o->all };
+		res->kind = LG_TRACK_NONE;
 		r = lg_dump_stop(pid, path, &so, &res->dump, err);
 	}
 	res->dump.total_ns = lg_now_ns() - t0;

@@ -1,0 +1,146 @@
+/* Stop-and-copy: the whole dump with every thread stopped, as gcore does
+ * it, and the stops that every mode makes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "dump/dump.h"
+
+int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struct lg_error *err)
+{
+	int r;
+
+	if ((r = lg_ptrace_stop_all(pid, options, &h->g, err)))
+		return r;
+	h->since_ns = lg_now_ns();
+	h->held = true;
+	return 0;
+}
+
+int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
+		       const struct lg_procinfo *pi, const struct lg_maps *hint, bool all,
+		       struct lg_mem *mem, struct lg_plan *p, struct lg_error *err)
+{
+	unsigned long filter_bits;
+	int r;
+
+	if ((r = lg_dump_hold(h, pid, options, err)))
+		return r;
+	if (pi) {
+		filter_bits = pi->coredump_filter;
+	} else {
+		struct lg_procinfo own = { 0 };
+		if ((r = lg_procinfo_read(pid, &own, err)))
+			return r;
+		filter_bits = own.coredump_filter;
+		lg_procinfo_free(&own);
+	}
+	return lg_plan_target(p, pid, filter_bits, all, hint, mem, err);
+}
+
+int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadinfo **tip,
+			    struct lg_error *err)
+{
+	struct lg_tgroup *g = &h->g;
+	struct lg_threadinfo *ti;
+	size_t i;
+	int r;
+
+	ti = *tip = calloc(g->n + 1, sizeof(*ti));
+	if (!ti)
+		return lg_fail(err, ENOMEM, "reading threads");
+	for (i = 0; i < g->n; i++) {
+		if ((r = lg_ptrace_get_regs(&g->t[i], err)))
+			return r;
+		if (lg_threadinfo_read(pid, g->t[i].tid, g->t[i].tid == pid, &ti[i], NULL))
+			ti[i].tid = g->t[i].tid;	/* gone meanwhile: times stay 0 */
+	}
+	return 0;
+}
+
+int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error *err)
+{
+	int r;
+
+	if (!h->held)
+		return 0;
+	r = lg_ptrace_release_all(&h->g, err);
+	h->held = false;
+	*pause_ns = lg_now_ns() - h->since_ns;
+	return r;
+}
+
+int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
+		 struct lg_dump_result *res, struct lg_error *err)
+{
+	struct lg_core_file file;
+	struct lg_dump_hold h = { 0 };
+	struct lg_procinfo pi = { 0 };
+	struct lg_plan plan = { 0 };
+	struct lg_copier c = { 0 };
+	struct lg_threadinfo *ti = NULL;
+	bool have_file = false, have_copier = false;
+	uint64_t t0 = lg_now_ns();
+	size_t i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
+		r = lg_failx(err, ESRCH, "no such process");
+		goto out;
+	}
+	/* The file first: a bad output path must not cost the target a stop. */
+	if ((r = lg_core_file_create(&file, path, err)))
+		goto out;
+	have_file = true;
+	if ((r = lg_copier_init(&c, pid, &file, err)))
+		goto out;
+	have_copier = true;
+
+	/* Before the stop: it costs the target nothing here, and once
+	 * stopped /proc shows every thread in tracing stop ('t'). */
+	if ((r = lg_procinfo_read(pid, &pi, err))) {
+		if (r == -ENOENT)
+			r = lg_failx(err, ESRCH, "no such process");
+		goto out;
+	}
+
+	if ((r = lg_dump_setup_stop(&h, pid, 0, &pi, NULL, o->all, &c.mem, &plan, err)) ||
+	    (r = lg_dump_capture_threads(pid, &h, &ti, err)))
+		goto out;
+	for (i = 0; i < plan.n; i++)
+		if ((r = lg_copy_entry(&c, &plan, i, err)))
+			goto out;
+	if ((r = lg_dump_release(&h, &res->pause_ns, err)))
+		goto out;
+
+	if ((r = lg_core_file_finish(&file, &plan.layout, &plan.maps, &pi, &h.g, ti, err)))
+		goto out;
+	have_file = false;	/* committed */
+	res->threads = h.g.n;
+	res->segments = plan.layout.n;
+	res->bytes_read = c.bytes_read;
+	res->bytes_written = file.bytes_written;
+	res->unreadable = c.mem.unreadable;
+	res->unreadable_maps = c.unreadable_maps;
+out:
+	lg_dump_release(&h, &res->pause_ns, NULL);
+	if (have_file) {
+		lg_core_file_abort(&file);
+		lg_core_file_remove_stale(path);
+	} else if (r) {
+		lg_core_file_remove_stale(path);
+	}
+	if (have_copier)
+		lg_copier_free(&c);
+	lg_plan_free(&plan);
+	lg_procinfo_free(&pi);
+	lg_tgroup_free(&h.g);
+	free(ti);
+	res->total_ns = lg_now_ns() - t0;
+	return r;
+}
