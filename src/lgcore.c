@@ -17,8 +17,13 @@
 #include "proc/proc.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
-/* 1000 s: a larger pause target can only be a typing error. */
+/* 1000 s: a larger pause target or bound can only be a typing error. */
 enum { LG_PAUSE_TARGET_MAX_MS = 1000000 };
+/* The final stop of a pre-copy dump is milliseconds when the pre-copy
+ * converged, and a few hundred when it copies GiB-sized shared mappings;
+ * five seconds means something went wrong (a stopped or starved lgcore,
+ * a storm of writes): the process goes on rather than wait. */
+enum { LG_MAX_PAUSE_DEFAULT_MS = 5000 };
 
 static const char synopsis[] =
 	"usage: lgcore [-h|--help] [-v|--version] [-a] [-o prefix] [-g gdb] [-d dir] pid1 [pid2...pidN]\n";
@@ -38,6 +43,8 @@ static void usage(FILE *out)
 		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
 		"  --max-passes=N  pre-copy passes after the first full one (default 16)\n"
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
+		"  --max-pause=MS  fail the dump and let the process go rather than stop it\n"
+		"                  longer in the final stop (default 5000; 0: no limit)\n"
 		"  --verbose       print the phases and their timings on stderr\n"
 		"  --stats=FILE    write the same as JSON to FILE\n"
 		"  -h, --help      show this help and exit\n"
@@ -131,12 +138,14 @@ int main(int argc, char **argv)
 		{ "tracker", required_argument, NULL, 'T' },
 		{ "max-passes", required_argument, NULL, 'P' },
 		{ "pause-target", required_argument, NULL, 'S' },
+		{ "max-pause", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "stats", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lg_dump_opts opts = { 0 };
-	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000 };
+	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000,
+					 .max_pause_ns = LG_MAX_PAUSE_DEFAULT_MS * 1000000ull };
 	bool precopy = true, verbose = false;
 	const char *stats = NULL;
 	uint64_t v;
@@ -180,6 +189,14 @@ int main(int argc, char **argv)
 			if (lg_parse_ms(optarg, LG_PAUSE_TARGET_MAX_MS, &popts.pause_target_ns)) {
 				fprintf(stderr,
 					"lgcore: --pause-target takes milliseconds (0..%d, e.g. 2.5), not '%s'\n",
+					LG_PAUSE_TARGET_MAX_MS, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'X':
+			if (lg_parse_ms(optarg, LG_PAUSE_TARGET_MAX_MS, &popts.max_pause_ns)) {
+				fprintf(stderr,
+					"lgcore: --max-pause takes milliseconds (0..%d, e.g. 500), not '%s'\n",
 					LG_PAUSE_TARGET_MAX_MS, optarg);
 				return EXIT_USAGE;
 			}
@@ -240,7 +257,9 @@ int main(int argc, char **argv)
 		}
 		popts.all = opts.all;
 		if (dump(pid, path, precopy, &popts, verbose, stats, &res, &stats_err, &err)) {
-			fprintf(stderr, "lgcore: failed to create %s: %s\n", path, err.msg);
+			fprintf(stderr, "lgcore: failed to create %s: %s%s\n", path, err.msg,
+				err.code == ETIME && precopy ?
+					" (--max-pause; --mode=stop dumps it in one stop)" : "");
 			free(path);
 			return EXIT_DUMP_FAILED;
 		}

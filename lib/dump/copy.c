@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "arch/arch.h"
+#include "common/cancel.h"
 #include "dump/dump.h"
 
 /* Large enough that process_vm_readv and pwrite calls are few, small
@@ -115,6 +116,13 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 		size_t k = 0, j;
 		uint64_t fill = 0;
 		uint8_t *b;
+
+		if ((r = lg_cancel_check(err)))
+			return r;
+		if (c->stop_limit_ns && lg_now_ns() - c->stop_since_ns > c->stop_limit_ns)
+			return lg_failx(err, ETIME,
+					"the process would have been stopped longer than %g ms",
+					c->stop_limit_ns / 1e6);
 
 		/* Fill the buffer with as many (pieces of) ranges as fit. */
 		while (i < n && k < sizeof(batch) / sizeof(batch[0]) && fill < c->bufsize) {

@@ -73,6 +73,11 @@ struct lg_copier {
 	struct lg_staged *staged;
 	size_t nstaged, staged_cap;
 	uint64_t bytes_staged;
+	/* A stop's bound: copying fails with -ETIME once the target has
+	 * been stopped since STOP_SINCE_NS for longer than STOP_LIMIT_NS (0:
+	 * no bound).  Every copy also fails with -EINTR on a termination
+	 * request (lib/common/cancel.h): staged copies write nothing. */
+	uint64_t stop_since_ns, stop_limit_ns;
 };
 
 int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,

@@ -447,6 +447,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)))
 		return r;
+	s->c.stop_since_ns = s->h.since_ns;
+	s->c.stop_limit_ns = s->o->max_pause_ns;
 	if ((r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
 		goto out;
 	t1 = lg_now_ns();
@@ -494,6 +496,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 			goto out;
 	s->res->final_holes_ns = lg_now_ns() - t1;
 out:
+	s->c.stop_limit_ns = 0;
 	lg_dump_release(&s->h, &s->res->final_ns, NULL);
 	return r;
 }

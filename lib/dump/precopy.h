@@ -28,6 +28,9 @@ struct lg_precopy_opts {
 	int max_passes;			/* passes after the first full one, at most
 					 * LG_PRECOPY_MAX_PASSES (lgcore: 16) */
 	uint64_t pause_target_ns;	/* iterate while the final copy would exceed it */
+	/* The final stop fails the dump (-ETIME), letting the target go,
+	 * rather than last longer than this (0: no bound). */
+	uint64_t max_pause_ns;
 };
 
 struct lg_precopy_pass {

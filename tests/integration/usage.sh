@@ -40,6 +40,8 @@ abc
 --pause-target=nan PID
 --pause-target=1e3 PID
 --pause-target=.5 PID
+--max-pause=abc PID
+--max-pause=-1 PID
 LIST
 [ -z "$(ls -A "$T/out")" ] || lg_fail "usage errors left files: $(ls -A "$T/out")"
 # A bad pid after a good one is still a usage error (whether the good one
