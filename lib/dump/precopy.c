@@ -151,6 +151,9 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	/* smaps while the target runs; inside the stop only maps. */
 	if ((r = lg_maps_read(s->pid, true, &hint, err)))
 		return r;
+	/* Watched from before the stop: a lgcore stopped in it is killed,
+	 * which releases the target (the keeper, lib/elfcore/file.c). */
+	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, &s->c.mem,
 			       &s->a, err);
 	lg_maps_free(&hint);
@@ -188,6 +191,7 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	}
 out:
 	lg_dump_release(&h, &s->res->setup_ns, NULL);
+	lg_core_file_watch_stop(&s->file, 0);
 	lg_tgroup_free(&h.g);
 	if (r && s->t) {
 		lg_tracker_close(s->t, NULL, NULL);
@@ -329,10 +333,14 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		uint64_t t0 = lg_now_ns(), pages, stop_ns;
 		struct lg_dump_hold h = { 0 };
 
-		if (lg_tracker_rearm_needs_stop(s->t) && (r = lg_dump_hold(&h, s->pid, 0, err)))
+		lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
+		if (lg_tracker_rearm_needs_stop(s->t) && (r = lg_dump_hold(&h, s->pid, 0, err))) {
+			lg_core_file_watch_stop(&s->file, 0);
 			return r;
+		}
 		r = collect(s, true, err);
 		lg_dump_release(&h, &stop_ns, NULL);
+		lg_core_file_watch_stop(&s->file, 0);
 		lg_tgroup_free(&h.g);
 		if (r)
 			return r;
@@ -445,8 +453,11 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	 * stopped /proc shows every thread in tracing stop ('t'). */
 	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
-	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)))
+	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
+	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
+		lg_core_file_watch_stop(&s->file, 0);
 		return r;
+	}
 	s->c.stop_since_ns = s->h.since_ns;
 	s->c.stop_limit_ns = s->o->max_pause_ns;
 	if ((r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
@@ -498,6 +509,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 out:
 	s->c.stop_limit_ns = 0;
 	lg_dump_release(&s->h, &s->res->final_ns, NULL);
+	lg_core_file_watch_stop(&s->file, 0);
 	return r;
 }
 

@@ -169,10 +169,11 @@ struct lg_core_file {
 	 * a file filled with 4 MiB writes vs 4-16 KiB writes). */
 	size_t max_write;
 	/* The keeper: a child holding the file open, so that our death is
-	 * never slowed by the file's last close (see file.c), and removing
-	 * the temporary name if we die before the core is named. */
+	 * never slowed by the file's last close (see file.c), removing the
+	 * temporary name if we die before the core is named, and the
+	 * watchdog of stops (lg_core_file_watch_stop). */
 	pid_t keeper;
-	int keeper_fd;		/* our end of its pipe */
+	int keeper_fd;		/* our end of its socket */
 };
 
 /* Create an unnamed file (O_TMPFILE, mode 0600) in PATH's directory; it gets
@@ -180,6 +181,10 @@ struct lg_core_file {
  * nothing under PATH.  Forks the keeper (a dump goes on without one if
  * fork fails). */
 int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_error *err);
+/* A stop of the target begins that must not outlast LIMIT_NS (0: it
+ * ended): past it and a second more, the keeper kills us, which releases
+ * the target, because we are not running to end it ourselves. */
+void lg_core_file_watch_stop(struct lg_core_file *f, uint64_t limit_ns);
 /* Write LEN bytes at OFF, leaving all-zero pages as holes.  OVERWRITE: the
  * range may hold older data (pre-copy), so zero pages are punched. */
 int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *buf, size_t len,

@@ -5,9 +5,11 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 
 #include "arch/arch.h"
 #include "common/cancel.h"
+#include "common/clock.h"
 #include "elfcore/elfcore.h"
 
 #ifndef FALLOC_FL_KEEP_SIZE
@@ -31,61 +34,122 @@
  * which frees its page cache, happened while the target was still stopped:
  * 56-144 ms at 2 GiB on ext4 here (6.18), seconds on busier machines.  A
  * child that holds the same open file makes our close cheap; it waits for
- * EOF on a pipe from us (however we die) and then exits, freeing the file
- * after the target runs again.  It also knows the temporary name the core
- * has when O_TMPFILE is not available (or briefly while it is named), and
- * removes it unless we said the core was committed.
+ * EOF on a socket from us (however we die) and then exits, freeing the
+ * file after the target runs again.  It also knows the temporary name the
+ * core has when O_TMPFILE is not available (or briefly while it is named),
+ * from before the name exists, and removes it unless we said the core was
+ * committed.
  *
- * Messages on the pipe: 'N' NAME '\0' (the temporary name in dirfd), 'C'
- * (committed: remove nothing). */
-static void close_others(int keep1, int keep2, int keep3)
+ * And it is the watchdog of a stop that a stopped or starved lgcore cannot
+ * end itself: told that a stop began with a bound, it kills lgcore (whose
+ * death releases the target at once) if the stop outlasts the bound by
+ * KEEPER_GRACE_MS.
+ *
+ * Messages on the socket: 'N' NAME '\0' (the temporary name in dirfd), 'X'
+ * (forget it: the name was taken), 'F' with the core's descriptor
+ * (SCM_RIGHTS), 'C' (committed: remove nothing), 'W' and 8 bytes (a stop
+ * began, bound in milliseconds, little-endian), 'U' (it ended). */
+
+/* Close every descriptor but the N in KEEP. */
+static void close_others(int *keep, int n)
 {
-	unsigned k[3] = { (unsigned)keep1, (unsigned)keep2, (unsigned)keep3 }, lo = 0, t;
+	unsigned lo = 0;
 	int i, j;
 
-	for (i = 0; i < 3; i++)
-		for (j = i + 1; j < 3; j++)
-			if (k[j] < k[i])
-				t = k[i], k[i] = k[j], k[j] = t;
-	/* [lo, k[0]), (k[0], k[1]), (k[1], k[2]), (k[2], ~0]. */
-	for (i = 0; i <= 3; i++) {
-		unsigned hi = i < 3 ? k[i] : ~0u;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	/* The gaps before, between and after the kept ones. */
+	for (i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)keep[i] : ~0u;
+		if (i < n && keep[i] < 0)
+			continue;
 		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
 			/* Before 5.9: one by one, up to a bound that covers
 			 * what a dumper has open. */
-			unsigned top = i < 3 ? hi : 4096;
+			unsigned top = i < n ? hi : 4096;
 			for (unsigned fd = lo; fd < top; fd++)
 				close((int)fd);
 		}
-		if (i < 3)
-			lo = k[i] + 1;
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
 	}
 }
 
 /* 120 s, then the keeper is killed and reaped (its exit still frees the
  * file, in the kernel). */
 #define KEEPER_WAIT_MS 120000
+/* A watched stop may last its bound plus this before the keeper acts:
+ * lgcore's own check (lib/dump/copy.c) comes first when lgcore runs. */
+#define KEEPER_GRACE_MS 1000
 
-static void keeper_main(int rfd, int dirfd, int fd, const char *tmpname)
+/* One byte from the socket, with the descriptor it carries ('F'), if any. */
+static ssize_t keeper_recv(int sock, char *c, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+	if (r > 0)
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return r;
+}
+
+static void keeper_main(int sock, int dirfd)
 {
 	char name[4096] = "", c;
 	size_t n = 0;
 	bool committed = false, in_name = false;
+	uint64_t watch_ms = 0, since = 0;
+	int keep[] = { sock, dirfd, 2 }, left = 0, held = -1;
+	pid_t parent = getppid();
 	sigset_t all;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_NAME, "lgcore-keeper");
-	close_others(rfd, dirfd, fd);
-	if (tmpname)
-		snprintf(name, sizeof(name), "%s", tmpname);
+	close_others(keep, 3);
 	for (;;) {
-		ssize_t r = read(rfd, &c, 1);
+		struct pollfd pf = { .fd = sock, .events = POLLIN };
+		int timeout = -1, fd = -1;
+		ssize_t r;
+
+		if (watch_ms) {
+			uint64_t spent = (lg_now_ns() - since) / 1000000;
+			timeout = spent >= watch_ms ? 0 : (int)(watch_ms - spent);
+		}
+		if (poll(&pf, 1, timeout) == 0 && watch_ms) {
+			/* Held past its bound and a second more: lgcore does
+			 * not run (stopped, starved).  Its death releases the
+			 * process at once (we hold the file). */
+			if (getppid() == parent) {
+				dprintf(2, "lgcore: held the process longer than --max-pause"
+					   " without running: killed, so that the process runs on\n");
+				kill(parent, SIGKILL);
+			}
+			watch_ms = 0;
+			continue;
+		}
+		r = keeper_recv(sock, &c, &fd);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		if (in_name) {
+		if (left) {
+			/* The bytes of a 'W': milliseconds, little-endian. */
+			watch_ms |= (uint64_t)(unsigned char)c << (8 * (8 - left));
+			if (!--left)
+				watch_ms += KEEPER_GRACE_MS, since = lg_now_ns();
+		} else if (in_name) {
 			if (c) {
 				if (n < sizeof(name) - 1)
 					name[n++] = c;
@@ -96,8 +160,19 @@ static void keeper_main(int rfd, int dirfd, int fd, const char *tmpname)
 		} else if (c == 'N') {
 			in_name = true;
 			n = 0;
+		} else if (c == 'X') {
+			name[0] = 0;
+		} else if (c == 'F' && fd >= 0) {
+			if (held >= 0)
+				close(held);
+			held = fd;
 		} else if (c == 'C') {
 			committed = true;
+		} else if (c == 'W') {
+			watch_ms = 0;
+			left = 8;
+		} else if (c == 'U') {
+			watch_ms = 0;
 		}
 	}
 	if (!committed && name[0])
@@ -107,29 +182,48 @@ static void keeper_main(int rfd, int dirfd, int fd, const char *tmpname)
 
 static void keeper_start(struct lg_core_file *f)
 {
-	int p[2];
+	int sv[2];
 	pid_t pid;
 
 	f->keeper = 0;
 	f->keeper_fd = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return;
 	pid = fork();
 	if (pid == 0)
-		keeper_main(p[0], f->dirfd, f->fd, f->tmpname);
-	close(p[0]);
+		keeper_main(sv[1], f->dirfd);
+	close(sv[1]);
 	if (pid < 0) {
-		close(p[1]);
+		close(sv[0]);
 		return;
 	}
 	f->keeper = pid;
-	f->keeper_fd = p[1];
+	f->keeper_fd = sv[0];
+}
+
+/* The keeper holds FD (the core file) open from now on. */
+static void keeper_hold(struct lg_core_file *f)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "F", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	if (f->keeper <= 0)
+		return;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &f->fd, sizeof(int));
+	while (sendmsg(f->keeper_fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 }
 
 static void keeper_say(struct lg_core_file *f, const char *msg, size_t len)
 {
 	while (f->keeper > 0 && len) {
-		ssize_t n = write(f->keeper_fd, msg, len);
+		ssize_t n = send(f->keeper_fd, msg, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -143,6 +237,20 @@ static void keeper_name(struct lg_core_file *f)
 {
 	keeper_say(f, "N", 1);
 	keeper_say(f, f->tmpname, strlen(f->tmpname) + 1);
+}
+
+void lg_core_file_watch_stop(struct lg_core_file *f, uint64_t limit_ns)
+{
+	uint64_t ms = (limit_ns + 999999) / 1000000;
+	char m[9] = { 'W' };
+
+	if (!limit_ns) {
+		keeper_say(f, "U", 1);
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		m[1 + i] = (char)(ms >> (8 * i));
+	keeper_say(f, m, sizeof(m));
 }
 
 /* Our end closed: the keeper closes the file (freeing it if unnamed) and
@@ -229,6 +337,9 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 			goto fail;
 		}
 	}
+	/* Before the file exists, so that no instant has a name the keeper
+	 * does not know. */
+	keeper_start(f);
 	f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		/* No O_TMPFILE on this filesystem (before 3.11, or NFS...): a
@@ -237,10 +348,12 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 		for (tries = 0; tries < 100; tries++) {
 			if ((r = make_tmpname(f)))
 				goto fail_errno;
+			keeper_name(f);
 			f->fd = openat(f->dirfd, f->tmpname,
 				       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (f->fd >= 0 || errno != EEXIST)
 				break;
+			keeper_say(f, "X", 1);	/* not ours */
 		}
 		if (f->fd < 0) {
 			free(f->tmpname);
@@ -257,7 +370,7 @@ int lg_core_file_create(struct lg_core_file *f, const char *path, struct lg_erro
 		r = lg_fail(err, errno, "cannot set the mode of the core file");
 		goto fail;
 	}
-	keeper_start(f);
+	keeper_hold(f);
 	return 0;
 fail_errno:
 	r = lg_fail(err, -r, "%s", path);

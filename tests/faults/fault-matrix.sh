@@ -49,6 +49,8 @@ if [ "${FAULTS_LONG:-0}" = 1 ]; then
 	run busy attach1:0:3000:100:INT attach1:0:3000:100:TERM attach1:0:3000:100:HUP \
 		attach1:0:3000:100:PIPE detach1:0:20000:500:INT attach2:0:2000:100:TERM \
 		attach1:0:2000:500:STOP:500
+	run busy --watchdog --arg --max-pause=100 attach1:0:2000:100:STOP:2500 \
+		attach2:0:1000:100:STOP:2500
 	run busy --arg --mode=stop attach1:0:40000:2000:INT attach1:0:40000:4000:TERM
 	run exit start:0:300000:5000:NONE
 	run leader-exit start:0:300000:5000:NONE
@@ -63,6 +65,8 @@ else
 	run busy attach1:0:1000:250:INT detach1:0:4000:2000:TERM attach2:0:400:200:HUP \
 		attach1:0:1000:500:PIPE
 	run busy --arg --mode=stop attach1:0:20000:10000:INT
+	run busy --watchdog --arg --max-pause=100 attach1:100:300:200:STOP:2500 \
+		attach2:100:100:100:STOP:2500
 	run exit start:0:200000:50000:NONE
 	run leader-exit start:0:200000:50000:NONE
 fi

@@ -12,6 +12,9 @@
  *     --arg ARG         one more argument for lgcore (repeatable)
  *     --out FILE        one line per trial (TSV), appended
  *     --timeout SEC     lgcore must end within SEC seconds (default 30)
+ *     --watchdog        after a SIGSTOP of lgcore in one of its stops, the
+ *                       victim must be free before the SIGCONT (give
+ *                       lgcore a --max-pause well below the STOP's MS)
  *
  *   PLAN is EVENT:FROM:TO:STEP[:SIGNAL[:MS]]: for every delay FROM, FROM +
  *   STEP ... TO (microseconds), one trial that sends SIGNAL (KILL, INT,
@@ -67,6 +70,7 @@ static int nlgargs;
 static FILE *out;
 static int timeout_s = 30;
 static bool per_trial;		/* exit, leader-exit: a fresh victim each trial */
+static bool watchdog;		/* --watchdog: see trial() */
 
 static pid_t victim;
 static int victim_out = -1;
@@ -386,6 +390,7 @@ struct watch {
 	bool sent;		/* the signal went out */
 	bool exited;		/* lgcore ended while we watched: status is set */
 	bool saved_before;	/* the core had its name right after the signal */
+	bool held_after_stop;	/* SIGSTOP: the victim still traced when it ended */
 	int status, phase, attaches;
 };
 
@@ -438,6 +443,8 @@ static void watch_and_signal(pid_t lg, const struct plan *pl, long delay, struct
 				w->saved_before = access(core, F_OK) == 0;
 				if (pl->sig == SIGSTOP) {
 					sleep_ns((uint64_t)pl->stop_ms * 1000000);
+					if (fd >= 0 && reread(fd, buf, sizeof(buf)) > 0)
+						w->held_after_stop = status_field(buf, "TracerPid:") > 0;
 					kill(lg, SIGCONT);
 				}
 			}
@@ -703,6 +710,15 @@ static void trial(const struct plan *pl, long delay)
 			badcore = true;
 		if (!hung && !signal_answered(pl, &w, lgst, why, sizeof(why)))
 			badexit = true;
+		/* --watchdog: lgcore stopped (SIGSTOP) in one of its stops
+		 * for longer than its --max-pause and a second must not hold
+		 * the victim through it. */
+		if (watchdog && pl->sig == SIGSTOP && (w.phase == 1 || w.phase >= 3) &&
+		    w.phase <= 4 && w.held_after_stop) {
+			snprintf(why, sizeof(why), "victim still held after lgcore was stopped %ld ms",
+				 pl->stop_ms);
+			badexit = true;
+		}
 		if (clean_dir(ok, why, sizeof(why)))
 			harmed = true;
 	} else {
@@ -839,6 +855,8 @@ int main(int argc, char **argv)
 			out = fopen(v, "ae"), i++;
 		else if (!strcmp(a, "--timeout") && v)
 			timeout_s = atoi(v), i++;
+		else if (!strcmp(a, "--watchdog"))
+			watchdog = true;
 		else if (a[0] != '-' && nplans < 32 && !parse_plan(a, &plans[nplans]))
 			nplans++;
 		else {
