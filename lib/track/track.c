@@ -92,6 +92,7 @@ int lg_tracker_open(enum lg_track_kind kind, const struct lg_track_probe *probe,
 	t->kind = kind;
 	t->ops = backend(kind);
 	t->pid = g->pid;
+	t->opts = (struct lg_track_opts)LG_TRACK_OPTS_DEFAULT;
 	t->uffd = t->pagemap = t->clear_refs = -1;
 	if ((r = t->ops->open(t, probe, g, err))) {
 		lg_tracker_close(t, NULL, NULL);
@@ -104,6 +105,11 @@ int lg_tracker_open(enum lg_track_kind kind, const struct lg_track_probe *probe,
 enum lg_track_kind lg_tracker_kind(const struct lg_tracker *t)
 {
 	return t->kind;
+}
+
+void lg_tracker_set_opts(struct lg_tracker *t, const struct lg_track_opts *o)
+{
+	t->opts = *o;
 }
 
 bool lg_tracker_rearm_needs_stop(const struct lg_tracker *t)

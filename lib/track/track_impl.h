@@ -21,6 +21,7 @@ struct lg_tracker {
 	enum lg_track_kind kind;	/* as asked for at open */
 	const struct lg_track_ops *ops;
 	pid_t pid;
+	struct lg_track_opts opts;
 	struct lg_ranges regs;	/* registered ranges, for teardown */
 	/* What the backends hold; -1 and NULL when unused. */
 	int uffd;		/* uffd: our copy of the target's userfaultfd */
@@ -30,8 +31,8 @@ struct lg_tracker {
 	struct page_region *vec;	/* uffd: LG_TRACK_VEC regions */
 };
 
-/* A backend.  track.c makes T (kind, ops and pid set, descriptors -1)
- * before open, and frees it (and its regs) after close; close also runs
+/* A backend.  track.c makes T (kind, ops, pid and opts set, descriptors
+ * -1) before open, and frees it (and its regs) after close; close also runs
  * on a T whose open failed half way. */
 struct lg_track_ops {
 	bool rearm_needs_stop;

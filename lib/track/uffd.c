@@ -26,9 +26,6 @@
 #include "ptrace/inject.h"
 #include "track/track_impl.h"
 
-uint64_t lg_track_unprotect_chunk = 32ull << 20;
-uint64_t lg_track_unregister_chunk = 32ull << 20;
-
 /* Async uffd-wp needs UFFD_FEATURE_WP_ASYNC (6.7) and WP_UNPOPULATED (6.3:
  * swapped-out and zapped file pages keep their protection as PTE markers);
  * PAGEMAP_SCAN appeared in 6.7 too.  Asked on a userfaultfd of our own:
@@ -311,8 +308,8 @@ static int teardown(struct lg_tracker *t, struct lg_track_teardown *td, struct l
 			while (a < pop.v[j].end) {
 				struct uffdio_writeprotect wp;
 				uint64_t len = pop.v[j].end - a, c0, dt;
-				if (lg_track_unprotect_chunk && len > lg_track_unprotect_chunk)
-					len = lg_track_unprotect_chunk;
+				if (t->opts.unprotect_chunk && len > t->opts.unprotect_chunk)
+					len = t->opts.unprotect_chunk;
 				memset(&wp, 0, sizeof(wp));
 				wp.range.start = a;
 				wp.range.len = len;
@@ -339,8 +336,8 @@ static int teardown(struct lg_tracker *t, struct lg_track_teardown *td, struct l
 		while (a < t->regs.v[i].end) {
 			struct uffdio_range rg;
 			uint64_t len = t->regs.v[i].end - a, c0, dt;
-			if (lg_track_unregister_chunk && len > lg_track_unregister_chunk)
-				len = lg_track_unregister_chunk;
+			if (t->opts.unregister_chunk && len > t->opts.unregister_chunk)
+				len = t->opts.unregister_chunk;
 			rg.start = a;
 			rg.len = len;
 			c0 = lg_now_ns();
