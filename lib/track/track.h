@@ -11,7 +11,7 @@
  *    while the target runs, so a soft-dirty collect that re-arms must be
  *    done with the target stopped (lg_tracker_rearm_needs_stop()).
  *  - none: nothing is tracked, every mapping is copied in the final stop
- *    (the foundation's stop-and-copy).
+ *    (stop-and-copy).
  *
  * Usage, on a group stopped by lg_ptrace_stop_all() with
  * PTRACE_O_TRACESYSGOOD: lg_tracker_open(), lg_tracker_register() for each

@@ -7,7 +7,7 @@
  * descriptor is the only reference, and if we die (SIGKILL included) the
  * kernel releases it and with it every registration and protection.  In
  * async mode the kernel resolves write faults by itself, so the target
- * never waits on us (REFERENCE.md sections 6 and 7). */
+ * never waits on us. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -286,9 +286,9 @@ static int uffd_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 
 /* Closing the descriptor alone would clear every protection bit of every
  * registered range under the target's mmap write lock: about 8.5 ms per GiB
- * during which its page faults wait (REFERENCE.md section 7).  Clearing the
- * protection first with UFFDIO_WRITEPROTECT (mode 0), chunk by chunk, takes
- * only the read side, and only over the pages actually populated. */
+ * during which its page faults wait.  Clearing the protection first with
+ * UFFDIO_WRITEPROTECT (mode 0), chunk by chunk, takes only the read side,
+ * and only over the pages actually populated. */
 static int teardown(struct lg_tracker *t, struct lg_track_teardown *td, struct lg_error *err)
 {
 	struct lg_ranges pop = { 0 };
