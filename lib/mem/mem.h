@@ -76,4 +76,20 @@ int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 int lg_pagemap_holes(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 		     struct lg_ranges *out, struct lg_error *err);
 
+/* The two ways of asking an open /proc/PID/pagemap, for every user of it
+ * (the page-presence scan above, the trackers, the snapshot engine). */
+struct pm_scan_arg;
+
+/* One PAGEMAP_SCAN ioctl (6.7) on FD, issued again when interrupted
+ * (EINTR, EAGAIN).  Returns the number of regions the kernel wrote to
+ * ARG->vec (ARG->walk_end says where it stopped), or -errno with errno
+ * left set. */
+long lg_pagemap_scan(int fd, struct pm_scan_arg *arg);
+
+/* The pagemap entries of the N pages from START (page aligned) into ENT,
+ * read again after EINTR and continued after a short read.  Returns how
+ * many were read, fewer than N only where the file ends (the end of the
+ * address space, or an exited process: 0), or -errno with errno left set. */
+long lg_pagemap_entries(int fd, uint64_t start, uint64_t *ent, size_t n);
+
 #endif

@@ -31,6 +31,37 @@ void lg_pagemap_close(struct lg_pagemap *pm)
 	pm->fd = -1;
 }
 
+long lg_pagemap_scan(int fd, struct pm_scan_arg *arg)
+{
+	long n;
+
+	do
+		n = ioctl(fd, PAGEMAP_SCAN, arg);
+	while (n < 0 && (errno == EINTR || errno == EAGAIN));
+	return n < 0 ? -errno : n;
+}
+
+long lg_pagemap_entries(int fd, uint64_t start, uint64_t *ent, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, ent + got, (n - got) * 8,
+				  (off_t)((start / LG_PAGE_SIZE + got) * 8));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/* The kernel copies whole entries (a count or offset that is
+		 * not a multiple of 8 is EINVAL); 0 is the end of the file. */
+		if (r < 8)
+			break;
+		got += (size_t)r / 8;
+	}
+	return (long)got;
+}
+
 static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
 		struct lg_ranges *out)
 {
@@ -53,9 +84,9 @@ static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
 			a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		}
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		n = ioctl(pm->fd, PAGEMAP_SCAN, &a);
+		n = lg_pagemap_scan(pm->fd, &a);
 		if (n < 0)
-			return -errno;
+			return (int)n;
 		for (i = 0; i < n; i++)
 			if ((r = lg_ranges_add(out, vec[i].start, vec[i].end)))
 				return r;
@@ -74,18 +105,15 @@ static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, boo
 
 	while (start < end) {
 		uint64_t pages = (end - start) / LG_PAGE_SIZE, i;
-		ssize_t n;
+		long n;
 		if (pages > PAGEMAP_BATCH)
 			pages = PAGEMAP_BATCH;
-		n = pread(pm->fd, ent, pages * 8, (off_t)(start / LG_PAGE_SIZE * 8));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n < 8)
+		n = lg_pagemap_entries(pm->fd, start, ent, pages);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
 			return -EIO;
-		pages = (uint64_t)n / 8;
+		pages = (uint64_t)n;
 		for (i = 0; i < pages; i++)
 			if (!(ent[i] & (LG_PM_PRESENT | LG_PM_SWAPPED)) == holes)
 				if ((r = lg_ranges_add(out, start + i * LG_PAGE_SIZE,

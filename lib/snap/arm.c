@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "common/clock.h"
 #include "common/grow.h"
+#include "mem/mem.h"
 #include "snap/snap.h"
 
 /* UFFDIO_WRITEPROTECT fails with EAGAIN while the target is in the middle
@@ -185,13 +186,10 @@ int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ran
 	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	arg.return_mask = PAGE_IS_WRITTEN;
 	while (arg.start < end) {
-		long n = ioctl(pagemap, PAGEMAP_SCAN, &arg), i;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return lg_fail(err, errno, "PAGEMAP_SCAN of %#llx-%#llx",
+		long n = lg_pagemap_scan(pagemap, &arg), i;
+		if (n < 0)
+			return lg_fail(err, (int)-n, "PAGEMAP_SCAN of %#llx-%#llx",
 				       (unsigned long long)arg.start, (unsigned long long)end);
-		}
 		for (i = 0; i < n; i++)
 			if (lg_ranges_add(out, vec[i].start, vec[i].end))
 				return lg_fail(err, ENOMEM, "page list");

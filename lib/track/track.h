@@ -11,7 +11,7 @@
  *    while the target runs, so a soft-dirty collect that re-arms must be
  *    done with the target stopped (lg_tracker_rearm_needs_stop()).
  *  - none: nothing is tracked, every mapping is copied in the final stop
- *    (the foundation's stop-and-copy).
+ *    (stop-and-copy).
  *
  * Usage, on a group stopped by lg_ptrace_stop_all() with
  * PTRACE_O_TRACESYSGOOD: lg_tracker_open(), lg_tracker_register() for each
@@ -113,9 +113,18 @@ struct lg_track_teardown {
  * may be running.  TD may be NULL.  Frees T. */
 int lg_tracker_close(struct lg_tracker *t, struct lg_track_teardown *td, struct lg_error *err);
 
-/* Bytes unprotected per UFFDIO_WRITEPROTECT call, and unregistered per
- * UFFDIO_UNREGISTER call (0: whole ranges), at teardown. */
-extern uint64_t lg_track_unprotect_chunk;
-extern uint64_t lg_track_unregister_chunk;
+/* A tracker's options: lg_tracker_open() gives it LG_TRACK_OPTS_DEFAULT,
+ * lg_tracker_set_opts() replaces them (before lg_tracker_close(), which is
+ * where they count).  The kinds that have no use for one ignore it. */
+struct lg_track_opts {
+	/* uffd: bytes unprotected per UFFDIO_WRITEPROTECT call, and
+	 * unregistered per UFFDIO_UNREGISTER call (0: whole ranges), at
+	 * teardown. */
+	uint64_t unprotect_chunk;
+	uint64_t unregister_chunk;
+};
+#define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20 }
+
+void lg_tracker_set_opts(struct lg_tracker *t, const struct lg_track_opts *o);
 
 #endif

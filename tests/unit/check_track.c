@@ -531,6 +531,43 @@ START_TEST(test_seccomp_refused)
 }
 END_TEST
 
+/* The teardown's chunk sizes are the tracker's options: 3000 contiguous
+ * pages take one UFFDIO_WRITEPROTECT call with the default 32 MiB chunks
+ * or with none, one a MiB with 1 MiB chunks; every range is unregistered
+ * whatever the unregister chunk. */
+static uint64_t teardown_chunks(struct child *ch, const struct lg_track_opts *o)
+{
+	struct lg_ranges pop = { 0 };
+	struct lg_track_teardown td;
+	struct lg_tracker *t = track_region(ch, &pop);
+
+	ck_assert_uint_eq(lg_ranges_bytes(&pop), 3000ull * LG_PAGE_SIZE);
+	if (o)
+		lg_tracker_set_opts(t, o);
+	ck_assert_int_eq(lg_tracker_close(t, &td, NULL), 0);
+	ck_assert(!smaps_has_uw(ch->pid));
+	lg_ranges_free(&pop);
+	return td.chunks;
+}
+
+START_TEST(test_teardown_chunks)
+{
+	struct lg_track_opts o = LG_TRACK_OPTS_DEFAULT;
+	struct child ch;
+
+	ck_assert_uint_eq(o.unprotect_chunk, 32ull << 20);
+	ck_assert_uint_eq(o.unregister_chunk, 32ull << 20);
+	child_start(&ch, 3000);
+	ck_assert_uint_eq(teardown_chunks(&ch, NULL), 1);
+	o.unprotect_chunk = o.unregister_chunk = 1 << 20;
+	ck_assert_uint_eq(teardown_chunks(&ch, &o),
+			  (3000ull * LG_PAGE_SIZE + (1 << 20) - 1) / (1 << 20));
+	o.unprotect_chunk = o.unregister_chunk = 0;
+	ck_assert_uint_eq(teardown_chunks(&ch, &o), 1);
+	child_end(&ch);
+}
+END_TEST
+
 #endif /* !LG_TEST_SOFTDIRTY */
 
 int main(void)
@@ -568,6 +605,7 @@ int main(void)
 	kind = LG_TRACK_UFFD;
 	tcase_add_test(tc, test_register_classes);
 	tcase_add_test(tc, test_seccomp_refused);
+	tcase_add_test(tc, test_teardown_chunks);
 #endif
 	printf("tracker: %s\n", lg_track_kind_name(kind));
 	tcase_add_test(tc, test_exact_pages);
