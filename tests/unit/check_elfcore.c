@@ -47,7 +47,7 @@ static void teardown(void)
 
 static enum lg_dump_what decide(const struct lg_maps *m, uint64_t start, unsigned long bits, bool all)
 {
-	struct lg_filter f = { bits, all };
+	struct lg_filter f = { .bits = bits, .all = all };
 	for (size_t i = 0; i < m->n; i++)
 		if (m->v[i].start == start)
 			return lg_filter_mapping(&m->v[i], &f);
@@ -111,7 +111,7 @@ START_TEST(filter_all)
 	ck_assert_int_eq(decide(x, 0x7f0000403000, 0, true), LG_DUMP_NONE);	/* io */
 	/* Superset of the default: whatever 0x33 dumps, -a dumps. */
 	for (size_t i = 0; i < m->n; i++) {
-		struct lg_filter d = { 0x33, false }, a = { 0x33, true };
+		struct lg_filter d = { .bits = 0x33, .all = false }, a = { .bits = 0x33, .all = true };
 		if (lg_filter_mapping(&m->v[i], &d) != LG_DUMP_NONE)
 			ck_assert_int_ne(lg_filter_mapping(&m->v[i], &a), LG_DUMP_NONE);
 	}
