@@ -269,16 +269,19 @@ START_TEST(notes_encoding)
 	/* NT_FILE: the kernel's format, page offsets, every file mapping,
 	 * deleted names as the kernel writes them. */
 	{
-		const uint64_t *w = (const void *)d[6];
+		/* A note's desc is only 4-byte aligned: copy the words out. */
+		uint64_t w[8];
 		const char *names;
 		size_t i, files = 0;
+		ck_assert_uint_ge(sizes[6], sizeof(w));
+		memcpy(w, d[6], sizeof(w));
 		for (i = 0; i < features.n; i++)
 			files += lg_mapping_is_file(&features.v[i]);
 		ck_assert_uint_eq(w[0], files);
 		ck_assert_uint_eq(w[1], 4096);
 		ck_assert_uint_eq(w[2], 0x5644f7566000);
 		ck_assert_uint_eq(w[3 * 1 + 2 + 2], 1);	/* 2nd: offset 0x1000 = page 1 */
-		names = (const char *)(w + 2 + 3 * files);
+		names = (const char *)d[6] + sizeof(uint64_t) * (2 + 3 * files);
 		ck_assert_str_eq(names, "/tmp/fx");
 		ck_assert_ptr_nonnull(memmem(d[6], sizes[6], "/tmp/gone.bin (deleted)", 24));
 		ck_assert_ptr_nonnull(memmem(d[6], sizes[6], "/dev/zero (deleted)", 20));
