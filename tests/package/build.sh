@@ -30,7 +30,7 @@ changes=$W/lgcore_${version}_$(dpkg-architecture -qDEB_HOST_ARCH).changes
 
 step "lintian $changes"
 # --fail-on warning: any error or warning fails, info and pedantic do not.
-lintian --fail-on error,warning --info "$changes" >"$W/lintian.log" 2>&1 || lrc=$?
+lintian --display-info --fail-on error,warning "$changes" >"$W/lintian.log" 2>&1 || lrc=$?
 cat "$W/lintian.log"
 [ "${lrc:-0}" = 0 ] || { echo "build.sh: lintian failed (exit $lrc)" >&2; exit 1; }
 
