@@ -6,7 +6,6 @@
  *          and print "burst_writes_per_s N" (the write throughput, which drops
  *          when huge pages are split into 4 KiB ones: more TLB misses).
  * SIGUSR1: print "maxgap_us N writes N" and exit. */
-#define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>

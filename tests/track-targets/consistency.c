@@ -14,7 +14,6 @@
  * fails its checksum; a page from after the snapshot has seq > G.  Only
  * operation G+1 may be half done.  A mapper thread maps, fills, publishes,
  * unpublishes and unmaps regions; a spawner creates threads that exit. */
-#define _GNU_SOURCE
 #include <elf.h>
 #include <stdarg.h>
 #include <errno.h>

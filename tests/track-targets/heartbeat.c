@@ -1,7 +1,6 @@
 /* Heartbeat target: heartbeat MIB RATE maps MIB of memory (populated), writes
  * RATE random pages per second, and on SIGUSR1 prints the largest gap between
  * two iterations of its loop ("maxgap_us N"): the pause it observed. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

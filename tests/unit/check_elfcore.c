@@ -47,7 +47,7 @@ static void teardown(void)
 
 static enum lg_dump_what decide(const struct lg_maps *m, uint64_t start, unsigned long bits, bool all)
 {
-	struct lg_filter f = { bits, all };
+	struct lg_filter f = { .bits = bits, .all = all };
 	for (size_t i = 0; i < m->n; i++)
 		if (m->v[i].start == start)
 			return lg_filter_mapping(&m->v[i], &f);
@@ -111,7 +111,7 @@ START_TEST(filter_all)
 	ck_assert_int_eq(decide(x, 0x7f0000403000, 0, true), LG_DUMP_NONE);	/* io */
 	/* Superset of the default: whatever 0x33 dumps, -a dumps. */
 	for (size_t i = 0; i < m->n; i++) {
-		struct lg_filter d = { 0x33, false }, a = { 0x33, true };
+		struct lg_filter d = { .bits = 0x33, .all = false }, a = { .bits = 0x33, .all = true };
 		if (lg_filter_mapping(&m->v[i], &d) != LG_DUMP_NONE)
 			ck_assert_int_ne(lg_filter_mapping(&m->v[i], &a), LG_DUMP_NONE);
 	}
@@ -269,16 +269,19 @@ START_TEST(notes_encoding)
 	/* NT_FILE: the kernel's format, page offsets, every file mapping,
 	 * deleted names as the kernel writes them. */
 	{
-		const uint64_t *w = (const void *)d[6];
+		/* A note's desc is only 4-byte aligned: copy the words out. */
+		uint64_t w[8];
 		const char *names;
 		size_t i, files = 0;
+		ck_assert_uint_ge(sizes[6], sizeof(w));
+		memcpy(w, d[6], sizeof(w));
 		for (i = 0; i < features.n; i++)
 			files += lg_mapping_is_file(&features.v[i]);
 		ck_assert_uint_eq(w[0], files);
 		ck_assert_uint_eq(w[1], 4096);
 		ck_assert_uint_eq(w[2], 0x5644f7566000);
 		ck_assert_uint_eq(w[3 * 1 + 2 + 2], 1);	/* 2nd: offset 0x1000 = page 1 */
-		names = (const char *)(w + 2 + 3 * files);
+		names = (const char *)d[6] + sizeof(uint64_t) * (2 + 3 * files);
 		ck_assert_str_eq(names, "/tmp/fx");
 		ck_assert_ptr_nonnull(memmem(d[6], sizes[6], "/tmp/gone.bin (deleted)", 24));
 		ck_assert_ptr_nonnull(memmem(d[6], sizes[6], "/dev/zero (deleted)", 20));
