@@ -64,6 +64,16 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+/* A milliseconds option (2.5: 2.5 ms); says what is wrong with it. */
+static int parse_ms_option(const char *name, const char *arg, uint64_t *ns)
+{
+	if (!lg_parse_ms(arg, LG_PAUSE_TARGET_MAX_MS, ns))
+		return 0;
+	fprintf(stderr, "lgcore: %s takes milliseconds (0..%d, e.g. 2.5), not '%s'\n", name,
+		LG_PAUSE_TARGET_MAX_MS, arg);
+	return -1;
+}
+
 /* --stats FILE: written whole or reported; never through a symlink (a
  * root lgcore must not be made to truncate another file). */
 static int write_stats(const char *path, const struct lg_buf *b)
@@ -186,20 +196,12 @@ int main(int argc, char **argv)
 			popts.max_passes = (int)v;
 			break;
 		case 'S':
-			if (lg_parse_ms(optarg, LG_PAUSE_TARGET_MAX_MS, &popts.pause_target_ns)) {
-				fprintf(stderr,
-					"lgcore: --pause-target takes milliseconds (0..%d, e.g. 2.5), not '%s'\n",
-					LG_PAUSE_TARGET_MAX_MS, optarg);
+			if (parse_ms_option("--pause-target", optarg, &popts.pause_target_ns))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'X':
-			if (lg_parse_ms(optarg, LG_PAUSE_TARGET_MAX_MS, &popts.max_pause_ns)) {
-				fprintf(stderr,
-					"lgcore: --max-pause takes milliseconds (0..%d, e.g. 500), not '%s'\n",
-					LG_PAUSE_TARGET_MAX_MS, optarg);
+			if (parse_ms_option("--max-pause", optarg, &popts.max_pause_ns))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'V':
 			verbose = true;
