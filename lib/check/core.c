@@ -248,6 +248,9 @@ int lg_core_open(struct lg_core *c, const char *path, struct lg_check_list *ck,
 	}
 	c->structure_ok = true;
 out:
+	/* A core that cannot be read at all is not open: nothing to close. */
+	if (r < 0)
+		lg_core_close(c);
 	return r < 0 ? r : 0;
 }
 

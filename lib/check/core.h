@@ -119,7 +119,8 @@ struct lg_core {
 /* Open and parse PATH.  Structural findings are appended to CHECKS (ids
  * elf.*, phdr.*, load.*, note.*).  Returns 0 when the file is an ELF core
  * that could be parsed at least in part, -errno with ERR set when it cannot
- * be read (2) and -ENOEXEC when it is not an ELF file at all (3). */
+ * be read (2) and -ENOEXEC when it is not an ELF file at all (3); then C
+ * holds nothing to close. */
 int lg_core_open(struct lg_core *c, const char *path, struct lg_check_list *checks,
 		 struct lg_error *err);
 void lg_core_close(struct lg_core *c);
