@@ -18,7 +18,7 @@
 /* syscall: 0f 05.  The x86-64 vDSO has it in its clock_gettime & co.
  * fallbacks; libc has many. */
 const uint8_t lg_arch_syscall_insn[] = { 0x0f, 0x05 };
-const size_t lg_arch_syscall_insn_len = 2;
+const size_t lg_arch_syscall_insn_len = sizeof(lg_arch_syscall_insn);
 
 #define NR_rt_sigreturn 15
 const long lg_arch_nr_sigreturn = NR_rt_sigreturn;
@@ -119,11 +119,11 @@ bool lg_arch_fix_restart(void *gregs)
 	case -LG_ERESTARTNOINTR:
 	case -LG_ERESTARTNOHAND:
 		r.rax = r.orig_rax;
-		r.rip -= 2;
+		r.rip -= sizeof(lg_arch_syscall_insn);	/* back onto the syscall */
 		break;
 	case -LG_ERESTART_RESTARTBLOCK:
 		r.rax = LG_NR_restart_syscall;
-		r.rip -= 2;
+		r.rip -= sizeof(lg_arch_syscall_insn);
 		break;
 	default:
 		return false;
