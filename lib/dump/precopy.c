@@ -39,16 +39,18 @@ struct pc_state {
 	struct lg_precopy_result *res;
 	struct lg_core_file file;
 	struct lg_copier c;
-	struct lg_plan a, b;		/* at the set-up stop, at the final stop */
-	bool *tracked, *recreated;	/* per entry of a */
-	struct lg_range *tr;		/* tracked ranges of a, address order */
-	size_t *tr_ent, ntr;
-	bool *tr_rec;
+	struct lg_plan setup_plan;	/* made in the set-up stop */
+	struct lg_plan final_plan;	/* made in the final stop */
+	bool *tracked, *recreated;	/* per entry of setup_plan */
+	struct lg_range *tr;		/* tracked ranges of setup_plan, address order */
+	size_t *tr_ent, ntr;		/* tr[k] is entry tr_ent[k] */
+	bool *tr_rec;			/* tr[k]'s mapping was recreated (collect) */
 	struct lg_tracker *t;
 	struct lg_ranges w;		/* written pages */
 	struct lg_ranges clip;
-	size_t *src;			/* per entry of b: entry of a whose file space it uses, or -1 */
-	bool *full;			/* per entry of b: copy it whole in the final stop */
+	size_t *src;			/* per entry of final_plan: entry of setup_plan whose
+				 * file space it uses, or NO_SRC */
+	bool *full;			/* per entry of final_plan: copy it whole in the final stop */
 	/* The final stop: the threads and what the notes say of them. */
 	struct lg_dump_hold h;
 	struct lg_procinfo pi;
@@ -83,8 +85,8 @@ static int copy_clipped(struct pc_state *s, const struct lg_plan *p, size_t ei, 
 	return lg_copy_ranges(&s->c, p, ei, s->clip.v, s->clip.n, overwrite, err);
 }
 
-/* Copy the written list W to the entries of plan A it belongs to. */
-static int copy_written_a(struct pc_state *s, bool overwrite, struct lg_error *err)
+/* Copy the written list W to the entries of the set-up plan it belongs to. */
+static int copy_written_setup(struct pc_state *s, bool overwrite, struct lg_error *err)
 {
 	size_t k, cur = 0;
 	int r;
@@ -93,7 +95,7 @@ static int copy_written_a(struct pc_state *s, bool overwrite, struct lg_error *e
 		size_t ei = s->tr_ent[k];
 		if (s->recreated[ei])
 			continue;
-		if ((r = copy_clipped(s, &s->a, ei, s->tr[k].start, s->tr[k].end, &s->w, &cur,
+		if ((r = copy_clipped(s, &s->setup_plan, ei, s->tr[k].start, s->tr[k].end, &s->w, &cur,
 				      overwrite, err)))
 			return r;
 	}
@@ -155,27 +157,27 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	 * which releases the target (the keeper, lib/elfcore/file.c). */
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, &s->c.mem,
-			       &s->a, err);
+			       &s->setup_plan, err);
 	lg_maps_free(&hint);
 	if (r)
 		goto out;
-	s->tracked = calloc(s->a.n + 1, sizeof(bool));
-	s->recreated = calloc(s->a.n + 1, sizeof(bool));
-	s->tr = calloc(s->a.n + 1, sizeof(*s->tr));
-	s->tr_ent = calloc(s->a.n + 1, sizeof(size_t));
-	s->tr_rec = calloc(s->a.n + 1, sizeof(bool));
+	s->tracked = calloc(s->setup_plan.n + 1, sizeof(bool));
+	s->recreated = calloc(s->setup_plan.n + 1, sizeof(bool));
+	s->tr = calloc(s->setup_plan.n + 1, sizeof(*s->tr));
+	s->tr_ent = calloc(s->setup_plan.n + 1, sizeof(size_t));
+	s->tr_rec = calloc(s->setup_plan.n + 1, sizeof(bool));
 	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec) {
 		r = lg_fail(err, ENOMEM, "planning");
 		goto out;
 	}
 	if ((r = lg_tracker_open(kind, probe, &h.g, &s->t, err)))
 		goto out;
-	for (i = 0; i < s->a.n; i++) {
-		const struct lg_mapping *m = &s->a.maps.v[s->a.e[i].map];
+	for (i = 0; i < s->setup_plan.n; i++) {
+		const struct lg_mapping *m = &s->setup_plan.maps.v[s->setup_plan.e[i].map];
 		enum lg_track_reg res = LG_TRACK_REG_NONE;
-		if (!s->a.e[i].dump_len)
+		if (!s->setup_plan.e[i].dump_len)
 			continue;
-		if (trackable(&s->a, i) &&
+		if (trackable(&s->setup_plan, i) &&
 		    (r = lg_tracker_register(s->t, m->start, m->end, &res, err)))
 			goto out;
 		if (res == LG_TRACK_REG_OK) {
@@ -203,7 +205,7 @@ out:
 /* What a set-up stop left: the plan and the tracked list. */
 static void free_setup(struct pc_state *s)
 {
-	lg_plan_free(&s->a);
+	lg_plan_free(&s->setup_plan);
 	free(s->tracked);
 	free(s->recreated);
 	free(s->tr);
@@ -272,7 +274,7 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 
 	for (k = 0; k < s->ntr; k++) {
 		size_t ei = s->tr_ent[k];
-		const struct lg_mapping *m = &s->a.maps.v[s->a.e[ei].map];
+		const struct lg_mapping *m = &s->setup_plan.maps.v[s->setup_plan.e[ei].map];
 		lg_ranges_clear(&s->w);
 		/* Soft-dirty arms by clearing the whole process: once,
 		 * before the first listing; the other mappings are listed. */
@@ -290,14 +292,14 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 			continue;
 		}
 		if (lg_mapping_is_private_anon(m)) {
-			r = lg_copy_ranges(&s->c, &s->a, ei, s->w.v, s->w.n, false, err);
+			r = lg_copy_ranges(&s->c, &s->setup_plan, ei, s->w.v, s->w.n, false, err);
 			s->res->pass[0].pages += lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
 		} else {
 			/* File-backed: an absent page still has the file's
 			 * bytes.  Pages written later are COW'd, hence
 			 * present and reported. */
-			r = lg_copy_entry(&s->c, &s->a, ei, err);
-			s->res->pass[0].pages += s->a.e[ei].dump_len / LG_PAGE_SIZE;
+			r = lg_copy_entry(&s->c, &s->setup_plan, ei, err);
+			s->res->pass[0].pages += s->setup_plan.e[ei].dump_len / LG_PAGE_SIZE;
 		}
 		if (r)
 			return r;
@@ -345,7 +347,7 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		if (r)
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
-		if ((r = copy_written_a(s, true, err)))
+		if ((r = copy_written_setup(s, true, err)))
 			return r;
 		s->res->pass[k].pages = pages;
 		s->res->pass[k].ns = lg_now_ns() - t0;
@@ -369,9 +371,9 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
 	       x->offset + (y->start - x->start) == y->offset;
 }
 
-/* Plan B (the final maps) reuses A's file space for every mapping, or part
- * of a tracked one, that is still what it was; only what is new or changed
- * gets space after A's data.  Readers need that: libdwfl reads a module
+/* The final plan reuses the set-up plan's file space for every mapping, or
+ * part of a tracked one, that is still what it was; only what is new or
+ * changed gets space after the set-up plan's data.  Readers need that: libdwfl reads a module
  * across PT_LOADs adjacent in memory as if they were adjacent in the file,
  * as the kernel always lays them out, so an unchanged [vdso] moved to the
  * end of the file is lost as a module.  Untracked mappings keep their place
@@ -380,24 +382,24 @@ static int replan(struct pc_state *s, struct lg_error *err)
 {
 	size_t i, j = 0;
 
-	s->src = calloc(s->b.n + 1, sizeof(size_t));
-	s->full = calloc(s->b.n + 1, sizeof(bool));
+	s->src = calloc(s->final_plan.n + 1, sizeof(size_t));
+	s->full = calloc(s->final_plan.n + 1, sizeof(bool));
 	if (!s->src || !s->full)
 		return lg_fail(err, ENOMEM, "planning");
-	lg_layout_place_from(&s->b.layout, s->a.layout.data_end);
-	for (i = 0; i < s->b.n; i++) {
-		const struct lg_plan_entry *eb = &s->b.e[i];
-		const struct lg_mapping *mb = &s->b.maps.v[eb->map];
-		struct lg_segment *sb = &s->b.layout.seg[eb->seg];
+	lg_layout_place_from(&s->final_plan.layout, s->setup_plan.layout.data_end);
+	for (i = 0; i < s->final_plan.n; i++) {
+		const struct lg_plan_entry *eb = &s->final_plan.e[i];
+		const struct lg_mapping *mb = &s->final_plan.maps.v[eb->map];
+		struct lg_segment *sb = &s->final_plan.layout.seg[eb->seg];
 		s->src[i] = NO_SRC;
 		s->full[i] = true;
 		if (!eb->dump_len)
 			continue;
-		while (j < s->a.n && s->a.maps.v[s->a.e[j].map].end <= mb->start)
+		while (j < s->setup_plan.n && s->setup_plan.maps.v[s->setup_plan.e[j].map].end <= mb->start)
 			j++;
-		if (j < s->a.n && !s->recreated[j] && s->a.e[j].what == eb->what) {
-			const struct lg_plan_entry *ea = &s->a.e[j];
-			const struct lg_mapping *ma = &s->a.maps.v[ea->map];
+		if (j < s->setup_plan.n && !s->recreated[j] && s->setup_plan.e[j].what == eb->what) {
+			const struct lg_plan_entry *ea = &s->setup_plan.e[j];
+			const struct lg_mapping *ma = &s->setup_plan.maps.v[ea->map];
 			bool same = same_mapping(ma, mb);
 			/* A tracked mapping may have been split (mprotect):
 			 * each part keeps its bytes.  An untracked one must be
@@ -409,11 +411,11 @@ static int replan(struct pc_state *s, struct lg_error *err)
 			if (same && (tracked_part || untracked_same)) {
 				s->src[i] = j;
 				s->full[i] = !tracked_part;
-				sb->offset = s->a.layout.seg[ea->seg].offset + (mb->start - ma->start);
+				sb->offset = s->setup_plan.layout.seg[ea->seg].offset + (mb->start - ma->start);
 				continue;
 			}
 		}
-		lg_layout_place(&s->b.layout, eb->seg);
+		lg_layout_place(&s->final_plan.layout, eb->seg);
 		s->res->final_new_maps++;
 	}
 	return 0;
@@ -425,9 +427,9 @@ static int replan(struct pc_state *s, struct lg_error *err)
  * most pages are there. */
 static int punch_gaps(struct pc_state *s, size_t bi, struct lg_error *err)
 {
-	const struct lg_plan_entry *e = &s->b.e[bi];
-	const struct lg_mapping *m = &s->b.maps.v[e->map];
-	uint64_t off = s->b.layout.seg[e->seg].offset;
+	const struct lg_plan_entry *e = &s->final_plan.e[bi];
+	const struct lg_mapping *m = &s->final_plan.maps.v[e->map];
+	uint64_t off = s->final_plan.layout.seg[e->seg].offset;
 	size_t i;
 	int r;
 
@@ -465,7 +467,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
-	if ((r = lg_plan_target(&s->b, s->pid, s->pi.coredump_filter, s->o->all, &s->a.maps,
+	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, &s->setup_plan.maps,
 				&s->c.mem, err)))
 		goto out;
 	if ((r = collect(s, false, err)))
@@ -477,11 +479,11 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 
 	/* Pages written since the last pass, where their mapping still is. */
 	s->res->final_dirty_pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
-	for (i = 0, cur = 0; i < s->b.n; i++) {
-		const struct lg_mapping *m = &s->b.maps.v[s->b.e[i].map];
+	for (i = 0, cur = 0; i < s->final_plan.n; i++) {
+		const struct lg_mapping *m = &s->final_plan.maps.v[s->final_plan.e[i].map];
 		if (s->full[i])
 			continue;
-		if ((r = copy_clipped(s, &s->b, i, m->start, m->start + s->b.e[i].dump_len, &s->w,
+		if ((r = copy_clipped(s, &s->final_plan, i, m->start, m->start + s->final_plan.e[i].dump_len, &s->w,
 				      &cur, true, err)))
 			goto out;
 	}
@@ -489,11 +491,11 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 
 	/* New, changed, shared and untracked mappings, in full. */
-	for (i = 0; i < s->b.n; i++) {
+	for (i = 0; i < s->final_plan.n; i++) {
 		uint64_t before = s->c.bytes_read;
-		if (!s->full[i] || !s->b.e[i].dump_len)
+		if (!s->full[i] || !s->final_plan.e[i].dump_len)
 			continue;
-		if ((r = lg_copy_entry(&s->c, &s->b, i, err)))
+		if ((r = lg_copy_entry(&s->c, &s->final_plan, i, err)))
 			goto out;
 		s->res->final_full_bytes += s->c.bytes_read - before;
 	}
@@ -501,8 +503,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 
 	/* Copied pages that are gone now read as zeros. */
-	for (i = 0; i < s->b.n; i++)
-		if (!s->full[i] && lg_mapping_is_private_anon(&s->b.maps.v[s->b.e[i].map]) &&
+	for (i = 0; i < s->final_plan.n; i++)
+		if (!s->full[i] && lg_mapping_is_private_anon(&s->final_plan.maps.v[s->final_plan.e[i].map]) &&
 		    (r = punch_gaps(s, i, err)))
 			goto out;
 	s->res->final_holes_ns = lg_now_ns() - t1;
@@ -535,20 +537,21 @@ static int final(struct pc_state *s, struct lg_error *err)
 	return r;
 }
 
-/* File space of A that pass 0 filled and no mapping of B uses any more:
+/* File space of the set-up plan that pass 0 filled and no mapping of the
+ * final plan uses any more:
  * give its blocks back. */
 static void punch_stale(struct pc_state *s)
 {
-	bool *used = calloc(s->a.n + 1, sizeof(bool));
+	bool *used = calloc(s->setup_plan.n + 1, sizeof(bool));
 	size_t i;
 
 	if (!used)
 		return;		/* only disk space is at stake */
-	for (i = 0; i < s->b.n; i++)
+	for (i = 0; i < s->final_plan.n; i++)
 		if (s->src[i] != NO_SRC)
 			used[s->src[i]] = true;
-	for (i = 0; i < s->a.n; i++) {
-		const struct lg_segment *sa = &s->a.layout.seg[s->a.e[i].seg];
+	for (i = 0; i < s->setup_plan.n; i++) {
+		const struct lg_segment *sa = &s->setup_plan.layout.seg[s->setup_plan.e[i].seg];
 		if (!s->tracked[i] || !sa->filesz || used[i])
 			continue;
 		/* Only disk space is at stake: a failure is not worth failing for. */
@@ -580,10 +583,10 @@ static int finish(struct pc_state *s, struct lg_error *err)
 	struct lg_dump_result *d = &s->res->dump;
 	int r;
 
-	if ((r = lg_core_file_finish(&s->file, &s->b.layout, &s->b.maps, &s->pi, &s->h.g, s->ti, err)))
+	if ((r = lg_core_file_finish(&s->file, &s->final_plan.layout, &s->final_plan.maps, &s->pi, &s->h.g, s->ti, err)))
 		return r;
 	d->threads = s->h.g.n;
-	d->segments = s->b.layout.n;
+	d->segments = s->final_plan.layout.n;
 	d->bytes_read = s->c.bytes_read;
 	d->bytes_written = s->file.bytes_written;
 	d->unreadable = s->c.mem.unreadable;
@@ -640,7 +643,7 @@ static void pc_free(struct pc_state *s, const char *path, int r)
 		lg_core_file_remove_stale(path);
 	lg_copier_free(&s->c);
 	free_setup(s);
-	lg_plan_free(&s->b);
+	lg_plan_free(&s->final_plan);
 	lg_procinfo_free(&s->pi);
 	lg_tgroup_free(&s->h.g);
 	free(s->ti);
