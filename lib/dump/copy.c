@@ -8,6 +8,7 @@
 #include "arch/arch.h"
 #include "common/cancel.h"
 #include "dump/dump.h"
+#include "common/grow.h"
 
 /* Large enough that process_vm_readv and pwrite calls are few, small
  * enough to keep lgcore's footprint far below 64 MiB. */
@@ -54,18 +55,8 @@ void lg_copier_free(struct lg_copier *c)
 
 static int reserve_staged(struct lg_copier *c, size_t k)
 {
-	if (c->nstaged + k > c->staged_cap) {
-		size_t nc = c->staged_cap ? c->staged_cap * 2 : 1024;
-		struct lg_staged *nv;
-		while (nc < c->nstaged + k)
-			nc *= 2;
-		nv = realloc(c->staged, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;	/* write directly instead */
-		c->staged = nv;
-		c->staged_cap = nc;
-	}
-	return 0;
+	/* -ENOMEM: the caller writes directly instead. */
+	return LG_GROW(c->staged, c->staged_cap, c->nstaged + k, 1024);
 }
 
 int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err)

@@ -4,6 +4,7 @@
 
 #include "arch/arch.h"
 #include "elfcore/elfcore.h"
+#include "common/grow.h"
 
 void lg_layout_init(struct lg_layout *l)
 {
@@ -28,14 +29,8 @@ long lg_layout_add(struct lg_layout *l, uint64_t vaddr, uint64_t memsz, uint64_t
 {
 	struct lg_segment *s;
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		struct lg_segment *nv = realloc(l->seg, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->seg = nv;
-		l->cap = nc;
-	}
+	if (LG_GROW(l->seg, l->cap, l->n + 1, 64))
+		return -ENOMEM;
 	s = &l->seg[l->n];
 	s->vaddr = vaddr;
 	s->memsz = memsz;
@@ -84,15 +79,9 @@ int lg_layout_contiguous_chains(struct lg_layout *l, struct lg_move **moves, siz
 		if (!contiguous) {
 			for (k = i; k <= j; k++) {
 				struct lg_segment *s = &l->seg[k];
-				if (n == cap) {
-					size_t nc = cap ? cap * 2 : 16;
-					struct lg_move *nv = realloc(mv, nc * sizeof(*nv));
-					if (!nv) {
-						free(mv);
-						return -ENOMEM;
-					}
-					mv = nv;
-					cap = nc;
+				if (LG_GROW(mv, cap, n + 1, 16)) {
+					free(mv);
+					return -ENOMEM;
 				}
 				mv[n].from = s->offset;
 				mv[n].to = lg_layout_place(l, k);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proc/proc.h"
+#include "common/grow.h"
 
 static const struct {
 	char name[3];
@@ -174,15 +175,9 @@ int lg_maps_parse(const char *text, struct lg_maps *out, struct lg_error *err)
 		if (end == p) {
 			/* empty line */
 		} else if (is_header(p, end)) {
-			if (out->n == out->cap) {
-				size_t nc = out->cap ? out->cap * 2 : 64;
-				struct lg_mapping *nv = realloc(out->v, nc * sizeof(*nv));
-				if (!nv) {
-					r = lg_fail(err, ENOMEM, "parsing maps");
-					goto out;
-				}
-				out->v = nv;
-				out->cap = nc;
+			if (LG_GROW(out->v, out->cap, out->n + 1, 64)) {
+				r = lg_fail(err, ENOMEM, "parsing maps");
+				goto out;
 			}
 			cur = &out->v[out->n];
 			if ((r = parse_header(p, end, cur))) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "proc/proc.h"
+#include "common/grow.h"
 
 int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err)
 {
@@ -23,15 +24,9 @@ int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err)
 		long tid = strtol(de->d_name, &end, 10);
 		if (*end || tid <= 0)
 			continue;
-		if (len == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			pid_t *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				r = lg_fail(err, ENOMEM, "listing threads");
-				goto out;
-			}
-			v = nv;
-			cap = nc;
+		if (LG_GROW(v, cap, len + 1, 16)) {
+			r = lg_fail(err, ENOMEM, "listing threads");
+			goto out;
 		}
 		v[len++] = (pid_t)tid;
 	}

@@ -13,6 +13,7 @@
 #include "arch/arch.h"
 #include "proc/proc.h"
 #include "ptrace/ptrace.h"
+#include "common/grow.h"
 
 #ifndef PTRACE_EVENT_STOP
 # define PTRACE_EVENT_STOP 128
@@ -165,16 +166,10 @@ int lg_ptrace_stop_all_opts(pid_t pid, const struct lg_stop_opts *o, struct lg_t
 				}
 				goto fail;
 			}
-			if (g->n == g->cap) {
-				size_t nc = g->cap ? g->cap * 2 : 16;
-				struct lg_thread *nv = realloc(g->t, nc * sizeof(*nv));
-				if (!nv) {
-					ptrace(PTRACE_DETACH, tids[i], 0, 0);
-					r = lg_fail(err, ENOMEM, "attaching");
-					goto fail;
-				}
-				g->t = nv;
-				g->cap = nc;
+			if (LG_GROW(g->t, g->cap, g->n + 1, 16)) {
+				ptrace(PTRACE_DETACH, tids[i], 0, 0);
+				r = lg_fail(err, ENOMEM, "attaching");
+				goto fail;
 			}
 			t = &g->t[g->n++];
 			memset(t, 0, sizeof(*t));
