@@ -88,7 +88,9 @@ static int write_stats(const char *path, const struct lg_buf *b)
 		ssize_t n = write(fd, (const char *)b->p + done, b->len - done);
 		if (n > 0)
 			done += (size_t)n;
-		else if (n < 0 && errno != EINTR)
+		else if (n == 0)
+			r = -EIO;
+		else if (errno != EINTR)
 			r = -errno;
 	}
 	if (close(fd) && !r && errno != EINTR)
