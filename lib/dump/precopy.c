@@ -4,14 +4,17 @@
  *   set-up stop   seize every thread, plan the core from /proc/PID/smaps,
  *                 open a tracker (for uffd: inject userfaultfd(2)) and
  *                 register each private mapping; resume.     (~1 ms)
- *   pass 0        arm and list the populated pages, copy them to their
- *                 final place in the core file.               (target runs)
+ *   pass 0        copy the mappings this process cannot write (no
+ *                 VM_MAYWRITE) whole; arm and list the populated pages
+ *                 of the tracked ones, copy them to their final place in
+ *                 the core file.                              (target runs)
  *   passes 1..N   collect and re-arm written pages, copy them again, until
  *                 the predicted final copy fits --pause-target or the dirty
  *                 set stops shrinking.                         (target runs)
  *   final stop    seize; registers; /proc/PID/maps compared with the plan;
  *                 copy the pages written since the last pass, and in full
- *                 what is new, changed, shared or untracked; punch the
+ *                 what is new, changed, shared or untracked (but not the
+ *                 unwritable mappings pass 0 copied, if unchanged); punch the
  *                 pages that are gone (MADV_DONTNEED, dropped huge pages:
  *                 not reported as written on 6.18); resume.
  *   teardown      unprotect in chunks, unregister, close; give back file
@@ -42,6 +45,7 @@ struct pc_state {
 	struct lg_plan setup_plan;	/* made in the set-up stop */
 	struct lg_plan final_plan;	/* made in the final stop */
 	bool *tracked, *recreated;	/* per entry of setup_plan */
+	bool *early;			/* per entry of setup_plan: unwritable, copied in pass 0 */
 	struct lg_range *tr;		/* tracked ranges of setup_plan, address order */
 	size_t *tr_ent, ntr;		/* tr[k] is entry tr_ent[k] */
 	bool *tr_rec;			/* tr[k]'s mapping was recreated (collect) */
@@ -51,6 +55,7 @@ struct pc_state {
 	size_t *src;			/* per entry of final_plan: entry of setup_plan whose
 				 * file space it uses, or NO_SRC */
 	bool *full;			/* per entry of final_plan: copy it whole in the final stop */
+	bool *early_kept;		/* per entry of setup_plan: early, and its pass-0 copy stands */
 	/* The final stop: the threads and what the notes say of them. */
 	struct lg_dump_hold h;
 	struct lg_procinfo pi;
@@ -140,6 +145,24 @@ static bool trackable(const struct lg_plan *p, size_t i)
 	return p->e[i].dump_len && !p->e[i].never_read && !m->shared && !lg_mapping_is_special(m);
 }
 
+/* Which untracked mappings may be copied while the target runs, once, in
+ * pass 0: those this process cannot write.  Without VM_MAYWRITE (smaps
+ * "mw", in VmFlags since Linux 3.8) no write reaches the pages through
+ * this mapping: a write faults with SIGSEGV, mprotect(PROT_WRITE) fails
+ * with EACCES, and FOLL_FORCE writes (ptrace, /proc/PID/mem) need it too.
+ * do_mmap() leaves it out of every MAP_SHARED mapping of a file opened
+ * read-only (a JVM's lib/modules, read-only databases), and a memfd sealed
+ * with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE is mapped without it (checked
+ * on 6.18).  The bytes may still change by write(2) to the file, or
+ * through another process's (or another) mapping: the core then holds
+ * what the file held at pass 0, as documented in lgcore(1). */
+static bool early_copyable(const struct lg_plan *p, size_t i)
+{
+	const struct lg_mapping *m = &p->maps.v[p->e[i].map];
+	return p->e[i].dump_len && !p->e[i].never_read && !lg_mapping_is_special(m) &&
+	       !lg_mapping_is_private_anon(m) && m->has_smaps && !(m->vmflags & LG_VM_MW);
+}
+
 /* The set-up stop: plan the core, open the tracker KIND and register every
  * mapping it can follow. */
 static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
@@ -166,7 +189,8 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	s->tr = calloc(s->setup_plan.n + 1, sizeof(*s->tr));
 	s->tr_ent = calloc(s->setup_plan.n + 1, sizeof(size_t));
 	s->tr_rec = calloc(s->setup_plan.n + 1, sizeof(bool));
-	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec) {
+	s->early = calloc(s->setup_plan.n + 1, sizeof(bool));
+	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec || !s->early) {
 		r = lg_fail(err, ENOMEM, "planning");
 		goto out;
 	}
@@ -186,6 +210,9 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 			s->tr[s->ntr].end = m->end;
 			s->tr_ent[s->ntr++] = i;
 			s->res->tracked_maps++;
+		} else if (early_copyable(&s->setup_plan, i)) {
+			s->early[i] = true;
+			s->res->early_maps++;
 		} else {
 			s->res->untracked_maps++;
 			s->res->untracked_by_reason[res]++;
@@ -211,7 +238,8 @@ static void free_setup(struct pc_state *s)
 	free(s->tr);
 	free(s->tr_ent);
 	free(s->tr_rec);
-	s->tracked = s->recreated = s->tr_rec = NULL;
+	free(s->early);
+	s->tracked = s->recreated = s->tr_rec = s->early = NULL;
 	s->tr = NULL;
 	s->tr_ent = NULL;
 	s->ntr = 0;
@@ -248,7 +276,7 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 	if (r && kind == LG_TRACK_UFFD && !o->force_kind && probe.soft_dirty) {
 		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", err->msg);
 		free_setup(s);
-		res->tracked_maps = res->untracked_maps = 0;
+		res->tracked_maps = res->untracked_maps = res->early_maps = 0;
 		memset(res->untracked_by_reason, 0, sizeof(res->untracked_by_reason));
 		kind = LG_TRACK_SOFTDIRTY;
 		r = setup_stop(s, kind, &probe, err);
@@ -265,13 +293,34 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 	return 0;
 }
 
+/* Before pass 0 proper: the mappings this process cannot write, whole.
+ * First, so that the tracked mappings are not armed while this runs: a
+ * JVM's 123 MiB lib/modules would otherwise give pass 1 all the pages
+ * written meanwhile. */
+static int copy_early(struct pc_state *s, struct lg_error *err)
+{
+	uint64_t t0 = lg_now_ns(), before = s->c.bytes_read;
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->setup_plan.n; i++)
+		if (s->early[i] && (r = lg_copy_entry(&s->c, &s->setup_plan, i, err)))
+			return r;
+	s->res->early_bytes = s->c.bytes_read - before;
+	s->res->early_ns = lg_now_ns() - t0;
+	return 0;
+}
+
 /* Pass 0: arm and copy every populated page of the tracked mappings. */
 static int pass0(struct pc_state *s, struct lg_error *err)
 {
-	uint64_t t0 = lg_now_ns();
+	uint64_t t0;
 	size_t k;
 	int r;
 
+	if ((r = copy_early(s, err)))
+		return r;
+	t0 = lg_now_ns();
 	for (k = 0; k < s->ntr; k++) {
 		size_t ei = s->tr_ent[k];
 		const struct lg_mapping *m = &s->setup_plan.maps.v[s->setup_plan.e[ei].map];
@@ -384,7 +433,8 @@ static int replan(struct pc_state *s, struct lg_error *err)
 
 	s->src = calloc(s->final_plan.n + 1, sizeof(size_t));
 	s->full = calloc(s->final_plan.n + 1, sizeof(bool));
-	if (!s->src || !s->full)
+	s->early_kept = calloc(s->setup_plan.n + 1, sizeof(bool));
+	if (!s->src || !s->full || !s->early_kept)
 		return lg_fail(err, ENOMEM, "planning");
 	lg_layout_place_from(&s->final_plan.layout, s->setup_plan.layout.data_end);
 	for (i = 0; i < s->final_plan.n; i++) {
@@ -408,9 +458,19 @@ static int replan(struct pc_state *s, struct lg_error *err)
 					    mb->start + eb->dump_len <= ma->start + ea->dump_len;
 			bool untracked_same = !s->tracked[j] && ma->start == mb->start &&
 					      ea->dump_len == eb->dump_len;
+			/* Copied in pass 0 and still unwritable: its bytes are
+			 * in the core.  Its VmFlags come from the smaps read
+			 * just before this stop (lg_plan_read_maps); a mapping
+			 * replaced since, by the same file at the same place,
+			 * is seen only if it was replaced before that read. */
+			bool early_same = same && untracked_same && s->early[j] &&
+					  ma->prot == mb->prot && mb->has_smaps &&
+					  !(mb->vmflags & LG_VM_MW);
 			if (same && (tracked_part || untracked_same)) {
 				s->src[i] = j;
-				s->full[i] = !tracked_part;
+				s->full[i] = !tracked_part && !early_same;
+				if (early_same)
+					s->early_kept[j] = true;
 				sb->offset = s->setup_plan.layout.seg[ea->seg].offset + (mb->start - ma->start);
 				continue;
 			}
@@ -418,6 +478,9 @@ static int replan(struct pc_state *s, struct lg_error *err)
 		lg_layout_place(&s->final_plan.layout, eb->seg);
 		s->res->final_new_maps++;
 	}
+	for (j = 0; j < s->setup_plan.n; j++)
+		if (s->early[j] && !s->early_kept[j])
+			s->res->final_early_changed++;
 	return 0;
 }
 
@@ -447,6 +510,8 @@ static int punch_gaps(struct pc_state *s, size_t bi, struct lg_error *err)
  * byte that changed since the last pass. */
 static int final_stop(struct pc_state *s, struct lg_error *err)
 {
+	struct lg_maps fresh = { 0 };
+	const struct lg_maps *hint = &s->setup_plan.maps;
 	uint64_t t1;
 	size_t i, cur;
 	int r;
@@ -455,9 +520,19 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	 * stopped /proc shows every thread in tracing stop ('t'). */
 	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+	/* The early mappings' VmFlags as they are now, not as at the set-up
+	 * stop: one made writable since (munmap and mmap again from a file
+	 * opened read-write) must be copied in this stop.  smaps walks the
+	 * page tables: read it here, while the target runs. */
+	if (s->res->early_maps) {
+		if ((r = lg_maps_read(s->pid, true, &fresh, err)))
+			return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+		hint = &fresh;
+	}
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
 		lg_core_file_watch_stop(&s->file, 0);
+		lg_maps_free(&fresh);
 		return r;
 	}
 	s->c.stop_since_ns = s->h.since_ns;
@@ -467,7 +542,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
-	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, &s->setup_plan.maps,
+	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, hint,
 				&s->c.mem, err)))
 		goto out;
 	if ((r = collect(s, false, err)))
@@ -490,7 +565,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	s->res->final_dirty_ns = lg_now_ns() - t1;
 	t1 = lg_now_ns();
 
-	/* New, changed, shared and untracked mappings, in full. */
+	/* New, changed, shared and untracked mappings, in full; not the
+	 * early ones still unwritable. */
 	for (i = 0; i < s->final_plan.n; i++) {
 		uint64_t before = s->c.bytes_read;
 		if (!s->full[i] || !s->final_plan.e[i].dump_len)
@@ -512,6 +588,7 @@ out:
 	s->c.stop_limit_ns = 0;
 	lg_dump_release(&s->h, &s->res->final_ns, NULL);
 	lg_core_file_watch_stop(&s->file, 0);
+	lg_maps_free(&fresh);
 	return r;
 }
 
@@ -552,7 +629,7 @@ static void punch_stale(struct pc_state *s)
 			used[s->src[i]] = true;
 	for (i = 0; i < s->setup_plan.n; i++) {
 		const struct lg_segment *sa = &s->setup_plan.layout.seg[s->setup_plan.e[i].seg];
-		if (!s->tracked[i] || !sa->filesz || used[i])
+		if (!(s->tracked[i] || s->early[i]) || !sa->filesz || used[i])
 			continue;
 		/* Only disk space is at stake: a failure is not worth failing for. */
 		if (!lg_core_file_punch(&s->file, sa->offset, sa->filesz, NULL))
@@ -649,6 +726,7 @@ static void pc_free(struct pc_state *s, const char *path, int r)
 	free(s->ti);
 	free(s->src);
 	free(s->full);
+	free(s->early_kept);
 	lg_ranges_free(&s->w);
 	lg_ranges_free(&s->clip);
 }

@@ -42,6 +42,10 @@ struct lg_precopy_result {
 	enum lg_track_kind kind;	/* the tracker that ran */
 	char fallback[256];		/* why a weaker tracker (or stop mode) ran */
 	size_t tracked_maps, untracked_maps;
+	/* Mappings this process cannot write (no VM_MAYWRITE), copied
+	 * before pass 0 while the target runs, not in the final stop. */
+	size_t early_maps;
+	uint64_t early_bytes, early_ns;
 	size_t untracked_by_reason[LG_TRACK_REG_NONE + 1];
 	uint64_t setup_ns;		/* the set-up stop */
 	size_t npasses;
@@ -51,6 +55,7 @@ struct lg_precopy_result {
 		final_full_ns, final_holes_ns;
 	uint64_t final_dirty_pages, final_full_bytes;
 	size_t final_new_maps, final_recreated_maps;
+	size_t final_early_changed;	/* early mappings not the same at the final stop */
 	uint64_t teardown_ns;
 	struct lg_track_teardown td;
 	uint64_t stale_bytes;		/* file space of mappings gone at the final stop */

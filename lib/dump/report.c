@@ -47,17 +47,21 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		if (i != LG_TRACK_REG_OK && r->untracked_by_reason[i])
 			e |= addf(o, "; %zu %s", r->untracked_by_reason[i],
 				  lg_track_reg_name((enum lg_track_reg)i));
+	e |= addf(o, "; %zu not writable by the process copied early (%llu KiB in %.3f ms)",
+		  r->early_maps, (unsigned long long)(r->early_bytes / 1024), ms(r->early_ns));
 	e |= addf(o, "\nset-up stop: %.3f ms\n", ms(r->setup_ns));
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
 	e |= addf(o,
 		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
-		  "%llu KiB new/untracked %.3f, holes %.3f); %zu new or changed mappings, %zu recreated\n",
+		  "%llu KiB new/untracked %.3f, holes %.3f); %zu new or changed mappings, %zu recreated, "
+		  "%zu copied early changed since\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)(r->final_full_bytes / 1024), ms(r->final_full_ns),
-		  ms(r->final_holes_ns), r->final_new_maps, r->final_recreated_maps);
+		  ms(r->final_holes_ns), r->final_new_maps, r->final_recreated_maps,
+		  r->final_early_changed);
 	e |= addf(o, "after the stop: %llu KiB staged in the final stop written in %.3f ms\n",
 		  (unsigned long long)(r->final_staged_bytes / 1024), ms(r->flush_ns));
 	e |= addf(o,
@@ -90,6 +94,8 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  lg_track_kind_name(r->kind), fb);
 	e |= addf(o, " \"tracked_maps\": %zu, \"untracked_maps\": %zu,\n", r->tracked_maps,
 		  r->untracked_maps);
+	e |= addf(o, " \"early_maps\": %zu, \"early_bytes\": %llu, \"early_ms\": %.3f,\n", r->early_maps,
+		  (unsigned long long)r->early_bytes, ms(r->early_ns));
 	e |= addf(o, " \"setup_stop_ms\": %.3f,\n \"passes\": [", ms(r->setup_ns));
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "%s{\"pages\": %llu, \"ms\": %.3f}", i ? ", " : "",
@@ -97,11 +103,12 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 	e |= addf(o,
 		  "],\n \"final_stop\": {\"ms\": %.3f, \"registers_ms\": %.3f, \"maps_ms\": %.3f, "
 		  "\"dirty_pages\": %llu, \"dirty_ms\": %.3f, \"full_bytes\": %llu, \"full_ms\": %.3f, "
-		  "\"holes_ms\": %.3f, \"new_maps\": %zu, \"recreated_maps\": %zu},\n",
+		  "\"holes_ms\": %.3f, \"new_maps\": %zu, \"recreated_maps\": %zu, "
+		  "\"early_changed_maps\": %zu},\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)r->final_full_bytes, ms(r->final_full_ns), ms(r->final_holes_ns),
-		  r->final_new_maps, r->final_recreated_maps);
+		  r->final_new_maps, r->final_recreated_maps, r->final_early_changed);
 	e |= addf(o, " \"flush\": {\"staged_bytes\": %llu, \"ms\": %.3f},\n",
 		  (unsigned long long)r->final_staged_bytes, ms(r->flush_ns));
 	e |= addf(o,
