@@ -60,7 +60,7 @@ for r in ro rw flip; do
 	rm -f "$T/bytes.$r"
 done
 if [ "$flipped" = 1 ]; then
-	lg_info "ok: flip was made writable during the dump and copied in the final stop"
+	lg_info "flip was made writable during the dump (checked above: copied again in the final stop)"
 elif [ "$(sed -n 's/.*"tracker": *"\([^"]*\)".*/\1/p' "$T/stats.json")" = uffd ]; then
 	lg_fail "the uffd tracker ran but the target never saw its registration: flip was not tested"
 else
