@@ -56,6 +56,7 @@ struct pc_state {
 				 * file space it uses, or NO_SRC */
 	bool *full;			/* per entry of final_plan: copy it whole in the final stop */
 	bool *early_kept;		/* per entry of setup_plan: early, and its pass-0 copy stands */
+	struct lg_maps fresh;		/* smaps just before the final stop, if anything is early */
 	/* The final stop: the threads and what the notes say of them. */
 	struct lg_dump_hold h;
 	struct lg_procinfo pi;
@@ -420,6 +421,31 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
 	       x->offset + (y->start - x->start) == y->offset;
 }
 
+/* M, found in the final stop, was still the same mapping without
+ * VM_MAYWRITE in the smaps read just before that stop (s->fresh, in
+ * address order).  A mapping replaced by the same file at the same place
+ * and protection between that read and the stop is not seen. */
+static bool still_unwritable(const struct pc_state *s, const struct lg_mapping *m)
+{
+	const struct lg_mapping *f;
+	size_t lo = 0, hi = s->fresh.n;
+
+	if (m->has_smaps && (m->vmflags & LG_VM_MW))
+		return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->fresh.v[mid].start < m->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->fresh.n)
+		return false;
+	f = &s->fresh.v[lo];
+	return f->start == m->start && f->end == m->end && f->prot == m->prot && f->has_smaps &&
+	       !(f->vmflags & LG_VM_MW) && same_mapping(f, m);
+}
+
 /* The final plan reuses the set-up plan's file space for every mapping, or
  * part of a tracked one, that is still what it was; only what is new or
  * changed gets space after the set-up plan's data.  Readers need that: libdwfl reads a module
@@ -459,13 +485,9 @@ static int replan(struct pc_state *s, struct lg_error *err)
 			bool untracked_same = !s->tracked[j] && ma->start == mb->start &&
 					      ea->dump_len == eb->dump_len;
 			/* Copied in pass 0 and still unwritable: its bytes are
-			 * in the core.  Its VmFlags come from the smaps read
-			 * just before this stop (lg_plan_read_maps); a mapping
-			 * replaced since, by the same file at the same place,
-			 * is seen only if it was replaced before that read. */
+			 * in the core. */
 			bool early_same = same && untracked_same && s->early[j] &&
-					  ma->prot == mb->prot && mb->has_smaps &&
-					  !(mb->vmflags & LG_VM_MW);
+					  ma->prot == mb->prot && still_unwritable(s, mb);
 			if (same && (tracked_part || untracked_same)) {
 				s->src[i] = j;
 				s->full[i] = !tracked_part && !early_same;
@@ -510,8 +532,6 @@ static int punch_gaps(struct pc_state *s, size_t bi, struct lg_error *err)
  * byte that changed since the last pass. */
 static int final_stop(struct pc_state *s, struct lg_error *err)
 {
-	struct lg_maps fresh = { 0 };
-	const struct lg_maps *hint = &s->setup_plan.maps;
 	uint64_t t1;
 	size_t i, cur;
 	int r;
@@ -521,18 +541,15 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	/* The early mappings' VmFlags as they are now, not as at the set-up
-	 * stop: one made writable since (munmap and mmap again from a file
-	 * opened read-write) must be copied in this stop.  smaps walks the
-	 * page tables: read it here, while the target runs. */
-	if (s->res->early_maps) {
-		if ((r = lg_maps_read(s->pid, true, &fresh, err)))
-			return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
-		hint = &fresh;
-	}
+	 * stop (the final plan's come from there): one made writable since
+	 * (mapped again from a file opened read-write) must be copied in this
+	 * stop.  smaps walks the page tables: read it here, while the target
+	 * runs. */
+	if (s->res->early_maps && (r = lg_maps_read(s->pid, true, &s->fresh, err)))
+		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
 		lg_core_file_watch_stop(&s->file, 0);
-		lg_maps_free(&fresh);
 		return r;
 	}
 	s->c.stop_since_ns = s->h.since_ns;
@@ -542,7 +559,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
-	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, hint,
+	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, &s->setup_plan.maps,
 				&s->c.mem, err)))
 		goto out;
 	if ((r = collect(s, false, err)))
@@ -588,7 +605,6 @@ out:
 	s->c.stop_limit_ns = 0;
 	lg_dump_release(&s->h, &s->res->final_ns, NULL);
 	lg_core_file_watch_stop(&s->file, 0);
-	lg_maps_free(&fresh);
 	return r;
 }
 
@@ -727,6 +743,7 @@ static void pc_free(struct pc_state *s, const char *path, int r)
 	free(s->src);
 	free(s->full);
 	free(s->early_kept);
+	lg_maps_free(&s->fresh);
 	lg_ranges_free(&s->w);
 	lg_ranges_free(&s->clip);
 }
