@@ -297,7 +297,8 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 /* Before pass 0 proper: the mappings this process cannot write, whole.
  * First, so that the tracked mappings are not armed while this runs: a
  * JVM's 123 MiB lib/modules would otherwise give pass 1 all the pages
- * written meanwhile. */
+ * written meanwhile.  Timed apart: pass 0's time per page predicts the
+ * final copy. */
 static int copy_early(struct pc_state *s, struct lg_error *err)
 {
 	uint64_t t0 = lg_now_ns(), before = s->c.bytes_read;
