@@ -157,11 +157,18 @@ static bool trackable(const struct lg_plan *p, size_t i)
  * on 6.18).  The bytes may still change by write(2) to the file, or
  * through another process's (or another) mapping: the core then holds
  * what the file held at pass 0, as documented in lgcore(1). */
+static bool unwritable(const struct lg_mapping *m)
+{
+	/* "mr" (VM_MAYREAD, on every readable mapping) shows that VmFlags
+	 * was read: without that line no "mw" would prove nothing. */
+	return m->has_smaps && (m->vmflags & LG_VM_MR) && !(m->vmflags & LG_VM_MW);
+}
+
 static bool early_copyable(const struct lg_plan *p, size_t i)
 {
 	const struct lg_mapping *m = &p->maps.v[p->e[i].map];
 	return p->e[i].dump_len && !p->e[i].never_read && !lg_mapping_is_special(m) &&
-	       !lg_mapping_is_private_anon(m) && m->has_smaps && !(m->vmflags & LG_VM_MW);
+	       !lg_mapping_is_private_anon(m) && unwritable(m);
 }
 
 /* The set-up stop: plan the core, open the tracker KIND and register every
@@ -443,8 +450,8 @@ static bool still_unwritable(const struct pc_state *s, const struct lg_mapping *
 	if (lo == s->fresh.n)
 		return false;
 	f = &s->fresh.v[lo];
-	return f->start == m->start && f->end == m->end && f->prot == m->prot && f->has_smaps &&
-	       !(f->vmflags & LG_VM_MW) && same_mapping(f, m);
+	return f->start == m->start && f->end == m->end && f->prot == m->prot && unwritable(f) &&
+	       same_mapping(f, m);
 }
 
 /* The final plan reuses the set-up plan's file space for every mapping, or
