@@ -61,6 +61,14 @@ static const struct {
 	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
 };
 
+/* The components gdb 13 knows (X86_XSTATE_ALL_MASK, gdbsupport/x86-xstate.h):
+ * x87, SSE, AVX, MPX bounds and config, opmask, ZMM_Hi256, Hi16_ZMM, PKRU.
+ * It takes the core's XCR0 (at LG_XSAVE_XCR0) masked with these for its
+ * register set (amd64_linux_core_read_description) and wants exactly
+ * X86_XSTATE_SIZE of that set; other sizes get "Unexpected size of section
+ * `.reg-xstate/TID' in core file" per thread. */
+#define GDB13_FEATURES 0x2ffull
+
 /* The size gdb 13 requires (X86_XSTATE_SIZE): a shorter section is dropped
  * with "Section .reg-xstate too small", every extended register then reads
  * <unavailable>. */
@@ -176,6 +184,9 @@ int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t l
 			bv &= ~(1ull << m->c[k].feature);
 	}
 	memcpy(out->p + LG_XSAVE_XSTATE_BV, &bv, sizeof(bv));
+	/* The features this area holds, which are fewer than the kernel's
+	 * when the core leaves components out (see core_xcr0). */
+	memcpy(out->p + LG_XSAVE_XCR0, &m->xcr0, sizeof(m->xcr0));
 	/* The standard format: readers take a set bit 63 for the compacted
 	 * one, whose offsets are different again. */
 	memcpy(out->p + LG_XSAVE_XCOMP_BV, &zero, sizeof(zero));
@@ -209,16 +220,60 @@ static const struct lg_xsave_cpuid *this_cpu(void)
 	return &cpu;
 }
 
-int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *desc)
+static bool is_xstate(size_t i, size_t len)
 {
+	return i < lg_arch_nregsets && lg_arch_regsets[i].note_type == NT_X86_XSTATE &&
+	       len >= LG_XSAVE_LEGACY;
+}
+
+void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_t len)
+{
+	uint64_t xcr0, bv;
+
+	if (!is_xstate(i, len))
+		return;
+	/* The XCR0 the kernel saved the area under (Linux's ptrace regset
+	 * stores its user xfeatures there, the same for every process). */
+	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+	memcpy(&bv, (const uint8_t *)raw + LG_XSAVE_XSTATE_BV, sizeof(bv));
+	if (!ac->seen)
+		ac->xcr0 = xcr0;
+	ac->seen = true;
+	ac->in_use |= bv & xcr0;
+}
+
+uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use)
+{
+	/* Components gdb 13 does not know (AMX TILECFG 17 and TILEDATA 18
+	 * since Linux 5.16, APX 19, later ones) make its size rule fail: on
+	 * a Sapphire Rapids the kernel's area is 11008 bytes, gdb 13 wants
+	 * 2696, and so does every gcore of it.  Where no thread has one out
+	 * of its init state (all zeros), leaving them out loses no value, and
+	 * XCR0 says they are left out: a reader that derives the size from
+	 * XCR0 and knows AMX would take a 2696-byte area with the kernel's
+	 * XCR0 for a short one.  The price: such a reader shows no tile
+	 * registers rather than zeroed ones.  Where a thread does use one,
+	 * the whole area stays, because only that holds its value: gdb 13
+	 * then warns about the size but reads what it knows at its offsets. */
+	if (in_use & xcr0 & ~GDB13_FEATURES)
+		return xcr0;
+	return xcr0 & GDB13_FEATURES;
+}
+
+int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw, size_t len,
+			struct lg_buf *desc)
+{
+	struct lg_arch_core self = { 0 };
 	struct lg_xsave_map m;
 	uint64_t xcr0;
 
-	if (i < lg_arch_nregsets && lg_arch_regsets[i].note_type == NT_X86_XSTATE &&
-	    len >= LG_XSAVE_LEGACY) {
-		/* The XCR0 the kernel saved the area under; it sets XCR0 to
-		 * the same user features for every process. */
+	if (is_xstate(i, len)) {
+		if (!ac) {
+			lg_arch_core_scan(&self, i, raw, len);
+			ac = &self;
+		}
 		memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+		xcr0 = lg_arch_xsave_core_xcr0(xcr0, ac->in_use);
 		if (!lg_arch_xsave_map(xcr0, this_cpu(), &m))
 			return lg_arch_xsave_convert(&m, raw, len, desc);
 	}
@@ -230,18 +285,26 @@ int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *de
  * from the note's size and XCR0, wrongly on AMD CPUs; ours describes the
  * layout lg_arch_regset_note() wrote, so readers that use it (gdb 14+) and
  * readers that assume Intel's offsets (gdb 13) read the same bytes. */
-int lg_arch_process_notes(struct lg_buf *notes)
+int lg_arch_process_notes(const struct lg_arch_core *ac, struct lg_buf *notes)
 {
 	struct lg_buf d = { 0 };
 	struct lg_xsave_map m;
 	unsigned int a, b, c, dx;
 	uint32_t lo, hi;
+	uint64_t xcr0;
 	int r = 0;
 
 	if (!__get_cpuid(1, &a, &b, &c, &dx) || !(c & bit_OSXSAVE))
 		return 0;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if (lg_arch_xsave_map((uint64_t)hi << 32 | lo, this_cpu(), &m))
+	if (ac && ac->seen) {
+		xcr0 = ac->xcr0;
+	} else {
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xcr0 = (uint64_t)hi << 32 | lo;
+	}
+	/* The components lg_arch_regset_note() kept, and only those. */
+	xcr0 = lg_arch_xsave_core_xcr0(xcr0, ac ? ac->in_use : 0);
+	if (lg_arch_xsave_map(xcr0, this_cpu(), &m))
 		return 0;
 	if ((r = lg_arch_xsave_layout_desc(&m, &d)))
 		goto out;

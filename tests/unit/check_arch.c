@@ -260,11 +260,11 @@ START_TEST(this_cpu)
 	ck_assert_uint_le(b, sizeof(in));
 	memset(in, 0x5a, sizeof(in));
 	memcpy(in + 464, &xcr0, 8);
-	ck_assert_int_eq(lg_arch_regset_note(xs, in, b, &out), 0);
+	ck_assert_int_eq(lg_arch_regset_note(NULL, xs, in, b, &out), 0);
 	ck_assert_uint_eq(out.len, m.size);
 	ck_assert_uint_ge(out.len, b < 2688 && (xcr0 & 0xe0) ? 2688 : 576);
 	/* FPREGSET is copied as it is. */
-	ck_assert_int_eq(lg_arch_regset_note(0, in, 512, &out), 0);
+	ck_assert_int_eq(lg_arch_regset_note(NULL, 0, in, 512, &out), 0);
 	ck_assert_uint_eq(out.len, 512);
 	ck_assert_mem_eq(out.p, in, 512);
 	lg_buf_free(&out);
