@@ -226,12 +226,10 @@ static bool is_xstate(size_t i, size_t len)
 	       len >= LG_XSAVE_LEGACY;
 }
 
-void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_t len)
+static void scan_xstate(struct lg_arch_core *ac, const void *raw)
 {
 	uint64_t xcr0, bv;
 
-	if (!is_xstate(i, len))
-		return;
 	/* The XCR0 the kernel saved the area under (Linux's ptrace regset
 	 * stores its user xfeatures there, the same for every process). */
 	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
@@ -240,6 +238,12 @@ void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_
 		ac->xcr0 = xcr0;
 	ac->seen = true;
 	ac->in_use |= bv & xcr0;
+}
+
+void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_t len)
+{
+	if (is_xstate(i, len))
+		scan_xstate(ac, raw);
 }
 
 uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use)
@@ -260,23 +264,44 @@ uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use)
 	return xcr0 & GDB13_FEATURES;
 }
 
-int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw, size_t len,
-			struct lg_buf *desc)
+int lg_arch_xsave_note(const struct lg_arch_core *ac, const struct lg_xsave_cpuid *cpu,
+		       const void *raw, size_t len, struct lg_buf *out)
 {
 	struct lg_arch_core self = { 0 };
 	struct lg_xsave_map m;
 	uint64_t xcr0;
 
-	if (is_xstate(i, len)) {
-		if (!ac) {
-			lg_arch_core_scan(&self, i, raw, len);
-			ac = &self;
-		}
-		memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
-		xcr0 = lg_arch_xsave_core_xcr0(xcr0, ac->in_use);
-		if (!lg_arch_xsave_map(xcr0, this_cpu(), &m))
-			return lg_arch_xsave_convert(&m, raw, len, desc);
+	if (!ac) {
+		scan_xstate(&self, raw);
+		ac = &self;
 	}
+	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+	if (!lg_arch_xsave_map(lg_arch_xsave_core_xcr0(xcr0, ac->in_use), cpu, &m))
+		return lg_arch_xsave_convert(&m, raw, len, out);
+	/* An XCR0 this CPU does not describe: the kernel's bytes as they are. */
+	out->len = 0;
+	return lg_buf_append(out, raw, len);
+}
+
+int lg_arch_xsave_layout_note(const struct lg_arch_core *ac, uint64_t xcr0,
+			      const struct lg_xsave_cpuid *cpu, struct lg_buf *desc)
+{
+	struct lg_xsave_map m;
+
+	desc->len = 0;
+	if (ac && ac->seen)
+		xcr0 = ac->xcr0;
+	/* The components lg_arch_xsave_note() kept, and only those. */
+	if (lg_arch_xsave_map(lg_arch_xsave_core_xcr0(xcr0, ac ? ac->in_use : 0), cpu, &m))
+		return 0;
+	return lg_arch_xsave_layout_desc(&m, desc);
+}
+
+int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw, size_t len,
+			struct lg_buf *desc)
+{
+	if (is_xstate(i, len))
+		return lg_arch_xsave_note(ac, this_cpu(), raw, len, desc);
 	desc->len = 0;
 	return lg_buf_append(desc, raw, len);
 }
@@ -288,25 +313,14 @@ int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw
 int lg_arch_process_notes(const struct lg_arch_core *ac, struct lg_buf *notes)
 {
 	struct lg_buf d = { 0 };
-	struct lg_xsave_map m;
 	unsigned int a, b, c, dx;
 	uint32_t lo, hi;
-	uint64_t xcr0;
 	int r = 0;
 
 	if (!__get_cpuid(1, &a, &b, &c, &dx) || !(c & bit_OSXSAVE))
 		return 0;
-	if (ac && ac->seen) {
-		xcr0 = ac->xcr0;
-	} else {
-		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-		xcr0 = (uint64_t)hi << 32 | lo;
-	}
-	/* The components lg_arch_regset_note() kept, and only those. */
-	xcr0 = lg_arch_xsave_core_xcr0(xcr0, ac ? ac->in_use : 0);
-	if (lg_arch_xsave_map(xcr0, this_cpu(), &m))
-		return 0;
-	if ((r = lg_arch_xsave_layout_desc(&m, &d)))
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((r = lg_arch_xsave_layout_note(ac, (uint64_t)hi << 32 | lo, this_cpu(), &d)))
 		goto out;
 	if (d.len)
 		r = lg_note_add(notes, "LINUX", NT_X86_XSAVE_LAYOUT, d.p, d.len);

@@ -68,5 +68,18 @@ int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t l
  * offset, flags 0) per extended component, in increasing type order, as
  * Linux 6.11 writes it.  Returns 0 or -ENOMEM. */
 int lg_arch_xsave_layout_desc(const struct lg_xsave_map *m, struct lg_buf *desc);
+/* The NT_X86_XSTATE note of a thread whose regset is RAW (LEN bytes, at
+ * least the legacy area and header) in a core scanned into AC (NULL: a
+ * core of this thread alone), on a CPU described by CPU: the kernel's
+ * area in the layout of lg_arch_xsave_map() for lg_arch_xsave_core_xcr0().
+ * Returns 0 or -ENOMEM. */
+struct lg_arch_core;
+int lg_arch_xsave_note(const struct lg_arch_core *ac, const struct lg_xsave_cpuid *cpu,
+		       const void *raw, size_t len, struct lg_buf *out);
+/* NT_X86_XSAVE_LAYOUT's descriptor for the notes lg_arch_xsave_note() wrote
+ * with AC and CPU; XCR0 is used when AC saw no XSTATE.  DESC is empty when
+ * CPU does not describe that XCR0.  Returns 0 or -ENOMEM. */
+int lg_arch_xsave_layout_note(const struct lg_arch_core *ac, uint64_t xcr0,
+			      const struct lg_xsave_cpuid *cpu, struct lg_buf *desc);
 
 #endif
