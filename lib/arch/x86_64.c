@@ -65,8 +65,9 @@ static const struct {
  * x87, SSE, AVX, MPX bounds and config, opmask, ZMM_Hi256, Hi16_ZMM, PKRU.
  * It takes the core's XCR0 (at LG_XSAVE_XCR0) masked with these for its
  * register set (amd64_linux_core_read_description) and wants exactly
- * X86_XSTATE_SIZE of that set; other sizes get "Unexpected size of section
- * `.reg-xstate/TID' in core file" per thread. */
+ * X86_XSTATE_SIZE of that set (corelow.c): a larger one gets "Unexpected
+ * size of section `.reg-xstate/TID' in core file", twice for every thread,
+ * though gdb 13.1 still reads the registers it knows from it. */
 #define GDB13_FEATURES 0x2ffull
 
 /* The size gdb 13 requires (X86_XSTATE_SIZE): a shorter section is dropped
@@ -251,14 +252,17 @@ uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use)
 	/* Components gdb 13 does not know (AMX TILECFG 17 and TILEDATA 18
 	 * since Linux 5.16, APX 19, later ones) make its size rule fail: on
 	 * a Sapphire Rapids the kernel's area is 11008 bytes, gdb 13 wants
-	 * 2696, and so does every gcore of it.  Where no thread has one out
+	 * 2696, as gdb's gcore writes it.  Where no thread has one out
 	 * of its init state (all zeros), leaving them out loses no value, and
 	 * XCR0 says they are left out: a reader that derives the size from
 	 * XCR0 and knows AMX would take a 2696-byte area with the kernel's
 	 * XCR0 for a short one.  The price: such a reader shows no tile
 	 * registers rather than zeroed ones.  Where a thread does use one,
 	 * the whole area stays, because only that holds its value: gdb 13
-	 * then warns about the size but reads what it knows at its offsets. */
+	 * then warns about the size but reads what it knows at its offsets.
+	 * gdb 13 itself masks XCR0 before using it, so the XCR0 word matters
+	 * to the others; its gcore writes its own masked one there too
+	 * (i387_collect_xsave with gcore set). */
 	if (in_use & xcr0 & ~GDB13_FEATURES)
 		return xcr0;
 	return xcr0 & GDB13_FEATURES;
