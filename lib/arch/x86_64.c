@@ -66,7 +66,7 @@ static const struct {
  * It takes the core's XCR0 (at LG_XSAVE_XCR0) masked with these for its
  * register set (amd64_linux_core_read_description) and wants exactly
  * X86_XSTATE_SIZE of that set (corelow.c): a larger one gets "Unexpected
- * size of section `.reg-xstate/TID' in core file", twice for every thread,
+ * size of section `.reg-xstate/TID' in core file" for every thread,
  * though gdb 13.1 still reads the registers it knows from it. */
 #define GDB13_FEATURES 0x2ffull
 
