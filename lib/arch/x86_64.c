@@ -231,8 +231,13 @@ static void scan_xstate(struct lg_arch_core *ac, const void *raw)
 {
 	uint64_t xcr0, bv;
 
-	/* The XCR0 the kernel saved the area under (Linux's ptrace regset
-	 * stores its user xfeatures there, the same for every process). */
+	/* The XCR0 the kernel saved the area under: Linux's ptrace regset
+	 * stores its user xfeatures there (fpu_user_cfg.max_features, the
+	 * same for every process).  Its xstate_bv keeps only the task's own
+	 * features (fpstate->user_xfeatures, copy_xstate_to_uabi_buf): AMX
+	 * bits stay clear in a process that never got AMX permission
+	 * (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16), and TILEDATA is clear
+	 * again after TILERELEASE. */
 	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
 	memcpy(&bv, (const uint8_t *)raw + LG_XSAVE_XSTATE_BV, sizeof(bv));
 	if (!ac->seen)
