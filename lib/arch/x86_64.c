@@ -186,7 +186,7 @@ int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t l
 	}
 	memcpy(out->p + LG_XSAVE_XSTATE_BV, &bv, sizeof(bv));
 	/* The features this area holds, which are fewer than the kernel's
-	 * when the core leaves components out (see core_xcr0). */
+	 * when the core leaves components out (lg_arch_xsave_core_xcr0). */
 	memcpy(out->p + LG_XSAVE_XCR0, &m->xcr0, sizeof(m->xcr0));
 	/* The standard format: readers take a set bit 63 for the compacted
 	 * one, whose offsets are different again. */
