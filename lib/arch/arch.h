@@ -24,15 +24,27 @@ extern const struct lg_regset lg_arch_regsets[];
 extern const size_t lg_arch_nregsets;
 
 struct lg_buf;
+/* What the regset notes of all threads of one core must agree on, because
+ * a process-wide note describes them (x86-64: which XSAVE components every
+ * NT_X86_XSTATE carries, see x86_64.h).  Zero it, pass every thread's
+ * regsets to lg_arch_core_scan(), then write the notes with it. */
+struct lg_arch_core {
+	bool seen;		/* x86-64: some thread had an XSTATE regset */
+	uint64_t xcr0;		/* x86-64: the XCR0 that XSTATE was saved under */
+	uint64_t in_use;	/* x86-64: components out of their init state in some thread */
+};
+void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_t len);
 /* The note a core carries for regset I (an index into lg_arch_regsets[])
  * whose contents PTRACE_GETREGSET returned as RAW, LEN bytes: a copy, except
  * where readers need another layout than the kernel's (x86-64: XSTATE,
- * see x86_64.h).  DESC is replaced.  Returns 0 or -ENOMEM. */
-int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *desc);
+ * see x86_64.h).  AC is the whole core's scan, or NULL for a core of this
+ * thread alone.  DESC is replaced.  Returns 0 or -ENOMEM. */
+int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw, size_t len,
+			struct lg_buf *desc);
 /* Process-wide notes the kernel writes after all the others (x86-64:
  * NT_X86_XSAVE_LAYOUT, Linux 6.11, describing what lg_arch_regset_note()
- * wrote).  Returns 0 or -ENOMEM. */
-int lg_arch_process_notes(struct lg_buf *notes);
+ * wrote with the same AC; NULL: no thread scanned).  Returns 0 or -ENOMEM. */
+int lg_arch_process_notes(const struct lg_arch_core *ac, struct lg_buf *notes);
 
 /* The general registers as pr_reg holds them (struct user_regs_struct). */
 uint64_t lg_arch_reg_pc(const void *gregs);

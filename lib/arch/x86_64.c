@@ -61,6 +61,15 @@ static const struct {
 	{ 6, 1152, 512 }, { 7, 1664, 1024 }, { 9, 2688, 8 },
 };
 
+/* The components gdb 13 knows (X86_XSTATE_ALL_MASK, gdbsupport/x86-xstate.h):
+ * x87, SSE, AVX, MPX bounds and config, opmask, ZMM_Hi256, Hi16_ZMM, PKRU.
+ * It takes the core's XCR0 (at LG_XSAVE_XCR0) masked with these for its
+ * register set (amd64_linux_core_read_description) and wants exactly
+ * X86_XSTATE_SIZE of that set (corelow.c): a larger one gets "Unexpected
+ * size of section `.reg-xstate/TID' in core file" for every thread,
+ * though gdb 13.1 still reads the registers it knows from it. */
+#define GDB13_FEATURES 0x2ffull
+
 /* The size gdb 13 requires (X86_XSTATE_SIZE): a shorter section is dropped
  * with "Section .reg-xstate too small", every extended register then reads
  * <unavailable>. */
@@ -176,6 +185,9 @@ int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t l
 			bv &= ~(1ull << m->c[k].feature);
 	}
 	memcpy(out->p + LG_XSAVE_XSTATE_BV, &bv, sizeof(bv));
+	/* The features this area holds, which are fewer than the kernel's
+	 * when the core leaves components out (lg_arch_xsave_core_xcr0). */
+	memcpy(out->p + LG_XSAVE_XCR0, &m->xcr0, sizeof(m->xcr0));
 	/* The standard format: readers take a set bit 63 for the compacted
 	 * one, whose offsets are different again. */
 	memcpy(out->p + LG_XSAVE_XCOMP_BV, &zero, sizeof(zero));
@@ -209,19 +221,96 @@ static const struct lg_xsave_cpuid *this_cpu(void)
 	return &cpu;
 }
 
-int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *desc)
+static bool is_xstate(size_t i, size_t len)
 {
+	return i < lg_arch_nregsets && lg_arch_regsets[i].note_type == NT_X86_XSTATE &&
+	       len >= LG_XSAVE_LEGACY;
+}
+
+static void scan_xstate(struct lg_arch_core *ac, const void *raw)
+{
+	uint64_t xcr0, bv;
+
+	/* The XCR0 the kernel saved the area under: Linux's ptrace regset
+	 * stores its user xfeatures there (fpu_user_cfg.max_features, the
+	 * same for every process).  Its xstate_bv keeps only the task's own
+	 * features (fpstate->user_xfeatures, copy_xstate_to_uabi_buf): AMX
+	 * bits stay clear in a process that never got AMX permission
+	 * (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16), and TILEDATA is clear
+	 * again after TILERELEASE. */
+	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+	memcpy(&bv, (const uint8_t *)raw + LG_XSAVE_XSTATE_BV, sizeof(bv));
+	if (!ac->seen)
+		ac->xcr0 = xcr0;
+	ac->seen = true;
+	ac->in_use |= bv & xcr0;
+}
+
+void lg_arch_core_scan(struct lg_arch_core *ac, size_t i, const void *raw, size_t len)
+{
+	if (is_xstate(i, len))
+		scan_xstate(ac, raw);
+}
+
+uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use)
+{
+	/* Components gdb 13 does not know (AMX TILECFG 17 and TILEDATA 18
+	 * since Linux 5.16, APX 19, later ones) make its size rule fail: on
+	 * a Sapphire Rapids the kernel's area is 11008 bytes, gdb 13 wants
+	 * 2696, as gdb's gcore writes it.  Where no thread has one out
+	 * of its init state (all zeros), leaving them out loses no value, and
+	 * XCR0 says they are left out: a reader that derives the size from
+	 * XCR0 and knows AMX would take a 2696-byte area with the kernel's
+	 * XCR0 for a short one.  The price: such a reader shows no tile
+	 * registers rather than zeroed ones.  Where a thread does use one,
+	 * the whole area stays, because only that holds its value: gdb 13
+	 * then warns about the size but reads what it knows at its offsets.
+	 * gdb 13 itself masks XCR0 before using it, so the XCR0 word matters
+	 * to the others; its gcore writes its own masked one there too
+	 * (i387_collect_xsave with gcore set). */
+	if (in_use & xcr0 & ~GDB13_FEATURES)
+		return xcr0;
+	return xcr0 & GDB13_FEATURES;
+}
+
+int lg_arch_xsave_note(const struct lg_arch_core *ac, const struct lg_xsave_cpuid *cpu,
+		       const void *raw, size_t len, struct lg_buf *out)
+{
+	struct lg_arch_core self = { 0 };
 	struct lg_xsave_map m;
 	uint64_t xcr0;
 
-	if (i < lg_arch_nregsets && lg_arch_regsets[i].note_type == NT_X86_XSTATE &&
-	    len >= LG_XSAVE_LEGACY) {
-		/* The XCR0 the kernel saved the area under; it sets XCR0 to
-		 * the same user features for every process. */
-		memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
-		if (!lg_arch_xsave_map(xcr0, this_cpu(), &m))
-			return lg_arch_xsave_convert(&m, raw, len, desc);
+	if (!ac) {
+		scan_xstate(&self, raw);
+		ac = &self;
 	}
+	memcpy(&xcr0, (const uint8_t *)raw + LG_XSAVE_XCR0, sizeof(xcr0));
+	if (!lg_arch_xsave_map(lg_arch_xsave_core_xcr0(xcr0, ac->in_use), cpu, &m))
+		return lg_arch_xsave_convert(&m, raw, len, out);
+	/* An XCR0 this CPU does not describe: the kernel's bytes as they are. */
+	out->len = 0;
+	return lg_buf_append(out, raw, len);
+}
+
+int lg_arch_xsave_layout_note(const struct lg_arch_core *ac, uint64_t xcr0,
+			      const struct lg_xsave_cpuid *cpu, struct lg_buf *desc)
+{
+	struct lg_xsave_map m;
+
+	desc->len = 0;
+	if (ac && ac->seen)
+		xcr0 = ac->xcr0;
+	/* The components lg_arch_xsave_note() kept, and only those. */
+	if (lg_arch_xsave_map(lg_arch_xsave_core_xcr0(xcr0, ac ? ac->in_use : 0), cpu, &m))
+		return 0;
+	return lg_arch_xsave_layout_desc(&m, desc);
+}
+
+int lg_arch_regset_note(const struct lg_arch_core *ac, size_t i, const void *raw, size_t len,
+			struct lg_buf *desc)
+{
+	if (is_xstate(i, len))
+		return lg_arch_xsave_note(ac, this_cpu(), raw, len, desc);
 	desc->len = 0;
 	return lg_buf_append(desc, raw, len);
 }
@@ -230,10 +319,9 @@ int lg_arch_regset_note(size_t i, const void *raw, size_t len, struct lg_buf *de
  * from the note's size and XCR0, wrongly on AMD CPUs; ours describes the
  * layout lg_arch_regset_note() wrote, so readers that use it (gdb 14+) and
  * readers that assume Intel's offsets (gdb 13) read the same bytes. */
-int lg_arch_process_notes(struct lg_buf *notes)
+int lg_arch_process_notes(const struct lg_arch_core *ac, struct lg_buf *notes)
 {
 	struct lg_buf d = { 0 };
-	struct lg_xsave_map m;
 	unsigned int a, b, c, dx;
 	uint32_t lo, hi;
 	int r = 0;
@@ -241,9 +329,7 @@ int lg_arch_process_notes(struct lg_buf *notes)
 	if (!__get_cpuid(1, &a, &b, &c, &dx) || !(c & bit_OSXSAVE))
 		return 0;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if (lg_arch_xsave_map((uint64_t)hi << 32 | lo, this_cpu(), &m))
-		return 0;
-	if ((r = lg_arch_xsave_layout_desc(&m, &d)))
+	if ((r = lg_arch_xsave_layout_note(ac, (uint64_t)hi << 32 | lo, this_cpu(), &d)))
 		goto out;
 	if (d.len)
 		r = lg_note_add(notes, "LINUX", NT_X86_XSAVE_LAYOUT, d.p, d.len);

@@ -10,8 +10,9 @@
  * Zen 4 and later: AVX-512 state right after AVX, no MPX hole; AMD Zen 2/3
  * with PKU: PKRU at 2432) gdb 13 reads garbage or nothing.  So the core gets
  * every component moved to Intel's fixed offset, those gdb 13 does not know
- * where they overlap nothing, and a layout note that says so: both kinds of
- * reader then read the same, right, bytes. */
+ * where they overlap nothing (or, when no thread has them out of their init
+ * state, not at all: the size gdb 13 wants), and a layout note that says
+ * so: both kinds of reader then read the same, right, bytes. */
 #ifndef LG_ARCH_X86_64_H
 #define LG_ARCH_X86_64_H
 
@@ -47,6 +48,11 @@ struct lg_xsave_map {
 	} c[62];
 };
 
+/* The XCR0 a core's XSTATE notes are written for, given the kernel's XCR0
+ * and the components some thread has out of their init state (IN_USE):
+ * XCR0 without the components gdb 13 does not know when none of those is
+ * in use, else XCR0. */
+uint64_t lg_arch_xsave_core_xcr0(uint64_t xcr0, uint64_t in_use);
 /* This CPU's leaf 0xD. */
 void lg_arch_xsave_cpuid(struct lg_xsave_cpuid *cpu);
 /* The core's layout for XCR0 on a CPU described by CPU.  Returns 0, or
@@ -55,12 +61,25 @@ int lg_arch_xsave_map(uint64_t xcr0, const struct lg_xsave_cpuid *cpu, struct lg
 /* Rewrite the kernel's area IN (LEN bytes, laid out as the CPUID offsets in
  * M say) into OUT, laid out as M's "to" offsets, M->size bytes, with every
  * component of M->xcr0 marked present in xstate_bv (but those IN is too
- * short for).  Returns 0 or -ENOMEM. */
+ * short for) and M->xcr0 as the area's XCR0.  Returns 0 or -ENOMEM. */
 int lg_arch_xsave_convert(const struct lg_xsave_map *m, const void *in, size_t len,
 			  struct lg_buf *out);
 /* NT_X86_XSAVE_LAYOUT's descriptor for M: one 16-byte record (type, size,
  * offset, flags 0) per extended component, in increasing type order, as
  * Linux 6.11 writes it.  Returns 0 or -ENOMEM. */
 int lg_arch_xsave_layout_desc(const struct lg_xsave_map *m, struct lg_buf *desc);
+/* The NT_X86_XSTATE note of a thread whose regset is RAW (LEN bytes, at
+ * least the legacy area and header) in a core scanned into AC (NULL: a
+ * core of this thread alone), on a CPU described by CPU: the kernel's
+ * area in the layout of lg_arch_xsave_map() for lg_arch_xsave_core_xcr0().
+ * Returns 0 or -ENOMEM. */
+struct lg_arch_core;
+int lg_arch_xsave_note(const struct lg_arch_core *ac, const struct lg_xsave_cpuid *cpu,
+		       const void *raw, size_t len, struct lg_buf *out);
+/* NT_X86_XSAVE_LAYOUT's descriptor for the notes lg_arch_xsave_note() wrote
+ * with AC and CPU; XCR0 is used when AC saw no XSTATE.  DESC is empty when
+ * CPU does not describe that XCR0.  Returns 0 or -ENOMEM. */
+int lg_arch_xsave_layout_note(const struct lg_arch_core *ac, uint64_t xcr0,
+			      const struct lg_xsave_cpuid *cpu, struct lg_buf *desc);
 
 #endif

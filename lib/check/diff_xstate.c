@@ -13,6 +13,11 @@
 #define FXSAVE_XMM_END 416
 /* XCR0 bits 0 and 1: x87 and SSE, the legacy area. */
 #define XFEATURES_LEGACY 3ull
+/* The components gdb 13 knows (X86_XSTATE_ALL_MASK): x87, SSE, AVX, MPX,
+ * AVX-512, PKRU.  Its gcore writes only these, with only these in the XCR0
+ * word; lgcore leaves the others out (AMX since Linux 5.16: 11008 bytes
+ * instead of 2696) when no thread has them out of their init state. */
+#define XFEATURES_GDB13 0x2ffull
 
 /* gdb 13 (i387-tdep.c) writes XSTATE from its register cache at fixed
  * offsets, the original Intel layout, whatever the CPU's layout is. */
@@ -119,6 +124,41 @@ static void diff_component(const struct lg_xstate_source *sa, const struct lg_xs
 	}
 }
 
+/* XSTATE's XCR0 word differs (XA in X's core, XB in the other's): legitimate
+ * only where one core has a subset and leaves out components gdb 13 does
+ * not know, which gdb's gcore always does and lgcore where the other core
+ * has them in their init state (its xstate_bv bit clear): the state is the
+ * same, since those components' init state is all zeros. */
+static void diff_xcr0(const struct lg_xstate_source *sa, const struct lg_xstate_source *sb,
+		      const struct lg_core_thread *x, uint64_t xa, uint64_t xb, uint64_t bva, uint64_t bvb,
+		      struct lg_check_list *ck, bool *any)
+{
+	uint64_t left = xa ^ xb;
+	bool a_less = (xa & xb) == xa, b_less = (xa & xb) == xb;
+	const struct lg_xstate_source *less = a_less ? sa : sb;
+	uint64_t bv_more = a_less ? bvb : bva;
+
+	if ((a_less || b_less) && !(left & XFEATURES_GDB13)) {
+		if (less->gdb) {
+			lg_check_expected(ck, "xstate.gdb-unknown", "diff.xstate.xcr0",
+					  "thread %d: xcr0 0x%llx vs 0x%llx: gdb's core has none of 0x%llx",
+					  x->tid, (unsigned long long)xa, (unsigned long long)xb,
+					  (unsigned long long)left);
+			return;
+		}
+		if (!(left & bv_more)) {
+			lg_check_expected(ck, "xstate.left-out", "diff.xstate.xcr0",
+					  "thread %d: xcr0 0x%llx vs 0x%llx: components 0x%llx left out, in their init state in %s",
+					  x->tid, (unsigned long long)xa, (unsigned long long)xb,
+					  (unsigned long long)left, a_less ? "b" : "a");
+			return;
+		}
+	}
+	*any = true;
+	lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.xcr0", "thread %d: xcr0 0x%llx vs 0x%llx", x->tid,
+		     (unsigned long long)xa, (unsigned long long)xb);
+}
+
 void lg_diff_xstate(const struct lg_xstate_source *sa, const struct lg_xstate_source *sb,
 		    const struct lg_core_thread *x, const struct lg_core_thread *y,
 		    struct lg_check_list *ck, bool *any)
@@ -145,11 +185,8 @@ void lg_diff_xstate(const struct lg_xstate_source *sa, const struct lg_xstate_so
 	xb = lg_get64(y->xstate + LG_XSTATE_XCR0_OFF);
 	bva = lg_get64(x->xstate + LG_XSTATE_HDR_OFF);
 	bvb = lg_get64(y->xstate + LG_XSTATE_HDR_OFF);
-	if (xa != xb) {
-		*any = true;
-		lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.xcr0", "thread %d: xcr0 0x%llx vs 0x%llx", x->tid,
-			     (unsigned long long)xa, (unsigned long long)xb);
-	}
+	if (xa != xb)
+		diff_xcr0(sa, sb, x, xa, xb, bva, bvb, ck, any);
 	common = xa & xb;
 	if (common & bva & bvb & XFEATURES_LEGACY) {
 		const size_t after = FXSAVE_MXCSR_MASK_OFF + FXSAVE_MXCSR_MASK_LEN;

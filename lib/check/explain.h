@@ -18,7 +18,9 @@
 /* The fixed address of x86-64's legacy vsyscall page (Linux
  * arch/x86/include/uapi/asm/vsyscall.h, VSYSCALL_ADDR). */
 #define LG_VSYSCALL_ADDR 0xffffffffff600000ull
-#define LG_PAGE_SIZE 4096ull
+#ifndef LG_PAGE_SIZE	/* arch/arch.h's, where both are included */
+# define LG_PAGE_SIZE 4096ull
+#endif
 
 /* Whether gdb wrote C: gdb's gcore adds its target-description note. */
 bool lg_core_written_by_gdb(const struct lg_core *c);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arch/arch.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "proc/proc.h"
@@ -83,6 +84,7 @@ struct lg_thread_note {
 	const struct lg_thread *t;	/* registers */
 	const struct lg_threadinfo *ti;	/* times, signal masks */
 	const struct lg_procinfo *pi;	/* ppid, pgrp, sid */
+	const struct lg_arch_core *ac;	/* all threads' regsets scanned, or NULL */
 };
 /* NT_PRSTATUS, the arch's regsets, NT_SIGINFO for one thread.  The signal
  * is the one the thread was receiving when it stopped, usually none: lgcore

@@ -118,7 +118,7 @@ int lg_note_thread(struct lg_buf *b, const struct lg_thread_note *tn)
 	for (i = 0; i < lg_arch_nregsets && i < LG_MAX_REGSETS; i++) {
 		if (!t->regsets[i].len)
 			continue;
-		if ((r = lg_arch_regset_note(i, t->regsets[i].p, t->regsets[i].len, &d)) ||
+		if ((r = lg_arch_regset_note(tn->ac, i, t->regsets[i].p, t->regsets[i].len, &d)) ||
 		    (r = lg_note_add(b, lg_arch_regsets[i].owner, lg_arch_regsets[i].note_type,
 				     d.p, d.len)))
 			goto out;
@@ -171,9 +171,15 @@ out:
 int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg_tgroup *g,
 		 const struct lg_threadinfo *ti, const struct lg_maps *maps)
 {
-	size_t i;
+	struct lg_arch_core ac = { 0 };
+	size_t i, k;
 	int r;
 
+	/* Every thread's regsets first: the arch's process-wide notes
+	 * describe them all, so all of them get one layout. */
+	for (i = 0; i < g->n; i++)
+		for (k = 0; k < lg_arch_nregsets && k < LG_MAX_REGSETS; k++)
+			lg_arch_core_scan(&ac, k, g->t[i].regsets[k].p, g->t[i].regsets[k].len);
 	if ((r = lg_note_prpsinfo(b, pi)))
 		return r;
 	/* gdb, the Go tools and libunwind take the first thread as the
@@ -183,12 +189,13 @@ int lg_note_core(struct lg_buf *b, const struct lg_procinfo *pi, const struct lg
 			.t = &g->t[i],
 			.ti = ti ? &ti[i] : NULL,
 			.pi = pi,
+			.ac = &ac,
 		};
 		if ((r = lg_note_thread(b, &tn)))
 			return r;
 	}
 	if ((r = lg_note_auxv(b, pi)) || (r = lg_note_file(b, maps)) ||
-	    (r = lg_arch_process_notes(b)))
+	    (r = lg_arch_process_notes(&ac, b)))
 		return r;
 	return 0;
 }

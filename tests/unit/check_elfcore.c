@@ -194,7 +194,7 @@ START_TEST(notes_encoding)
 	struct lg_procinfo pi;
 	struct lg_thread t;
 	struct lg_threadinfo ti;
-	struct lg_thread_note tn = { &t, &ti, &pi };
+	struct lg_thread_note tn = { &t, &ti, &pi, NULL };
 	uint32_t types[16];
 	char owners[16][8];
 	size_t sizes[16], n;
@@ -221,7 +221,7 @@ START_TEST(notes_encoding)
 	lg_buf_append_zeros(&t.regsets[1], 2696);
 	/* XSTATE's xcr0 (x87, SSE, AVX): the arch may lay it out anew. */
 	t.regsets[1].p[464] = 0x7;
-	ck_assert_int_eq(lg_arch_regset_note(1, t.regsets[1].p, t.regsets[1].len, &xs), 0);
+	ck_assert_int_eq(lg_arch_regset_note(NULL, 1, t.regsets[1].p, t.regsets[1].len, &xs), 0);
 	memset(&ti, 0, sizeof(ti));
 	ti.utime = 250;
 	ti.sigpend = 1u << 9;

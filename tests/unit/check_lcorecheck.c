@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
+#include "arch/x86_64.h"
 #include "check/core.h"
 #include "check/diff.h"
 #include "check/explain.h"
@@ -430,6 +432,123 @@ START_TEST(xsave_layout_diff)
 }
 END_TEST
 
+/* A core of one thread (tid 7) whose NT_X86_XSTATE is XS (XSIZE bytes),
+ * with the NT_X86_XSAVE_LAYOUT LAYOUT (LLEN bytes) when LLEN is not 0, and
+ * gdb's target-description note when GDB. */
+static char *build_xs_raw(const uint8_t *xs, size_t xsize, const void *layout, size_t llen, bool gdb)
+{
+	static uint8_t b[32768];
+	Elf64_Ehdr *e = (Elf64_Ehdr *)b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(b + 64);
+	uint8_t pr[336] = { 0 }, ps[136] = { 0 }, fp[512] = { 0 };
+	uint64_t auxv[] = { AT_ENTRY, 0x1000, AT_NULL, 0 };
+	size_t off = 64 + 2 * 56, n = 0;
+
+	memset(b, 0, sizeof(b));
+	core_header(e);
+	*(uint32_t *)(pr + 32) = 7;
+	*(uint32_t *)(ps + 24) = 7;
+	ck_assert_uint_le(off + xsize + llen + 2048, sizeof(b));
+	if (gdb)
+		n += add_note(b + off + n, LG_NT_GDB_TDESC, "GDB", 8, "<target>");
+	n += add_note(b + off + n, NT_PRSTATUS, "CORE", 336, pr);
+	n += add_note(b + off + n, NT_FPREGSET, "CORE", 512, fp);
+	n += add_note(b + off + n, NT_X86_XSTATE, "LINUX", xsize, xs);
+	n += add_note(b + off + n, NT_PRPSINFO, "CORE", 136, ps);
+	n += add_note(b + off + n, NT_AUXV, "CORE", sizeof(auxv), auxv);
+	if (llen)
+		n += add_note(b + off + n, LG_NT_X86_XSAVE_LAYOUT, "LINUX", llen, layout);
+	core_phdrs(ph, off, n);
+	return strdup(write_tmp(b, off + n + 16));
+}
+
+/* Sapphire Rapids' CPUID leaf 0xD as Linux enables it (xcr0 0x602e7: no
+ * MPX; AMX TILECFG at 2752, TILEDATA at 2816, an 11008-byte area). */
+static const uint32_t spr_layout[] = {
+	2, 256, 576, 0,  5, 64, 1088, 0,  6, 512, 1152, 0,  7, 1024, 1664, 0,
+	9, 8, 2688, 0,  17, 64, 2752, 0,  18, 8192, 2816, 0,
+};
+
+/* The kernel's XSTATE of a Sapphire Rapids thread with xstate_bv BV:
+ * component K holds 0x40 + K where BV has it, zeros (its init state)
+ * where not. */
+static void spr_kernel_area(uint8_t *xs, uint64_t bv)
+{
+	memset(xs, 0, 11008);
+	for (size_t i = 0; i < 160; i++)
+		xs[i] = (uint8_t)i;
+	*(uint64_t *)(xs + 464) = 0x602e7;
+	*(uint64_t *)(xs + 512) = bv;
+	for (size_t i = 0; i < LG_ARRAY_SIZE(spr_layout) / 4; i++)
+		if (bv >> spr_layout[4 * i] & 1)
+			memset(xs + spr_layout[4 * i + 2], 0x40 + spr_layout[4 * i], spr_layout[4 * i + 1]);
+}
+
+/* The core lgcore writes for the kernel's area XS, in a core whose threads
+ * had the components IN_USE out of their init state. */
+static char *spr_lgcore(const uint8_t *xs, uint64_t in_use)
+{
+	struct lg_xsave_cpuid cpu;
+	struct lg_arch_core ac = { .seen = true, .xcr0 = 0x602e7, .in_use = in_use };
+	struct lg_buf out = { 0 }, d = { 0 };
+	char *path;
+
+	memset(&cpu, 0, sizeof(cpu));
+	for (size_t i = 0; i < LG_ARRAY_SIZE(spr_layout) / 4; i++) {
+		cpu.size[spr_layout[4 * i]] = spr_layout[4 * i + 1];
+		cpu.offset[spr_layout[4 * i]] = spr_layout[4 * i + 2];
+	}
+	ck_assert_int_eq(lg_arch_xsave_note(&ac, &cpu, xs, 11008, &out), 0);
+	ck_assert_int_eq(lg_arch_xsave_layout_note(&ac, 0x602e7, &cpu, &d), 0);
+	path = build_xs_raw(out.p, out.len, d.p, d.len, false);
+	lg_buf_free(&out);
+	lg_buf_free(&d);
+	return path;
+}
+
+START_TEST(xstate_amx_left_out)
+{
+	static uint8_t init[11008], used[11008], gdb[11008];
+	const size_t spr_len = sizeof(spr_layout);
+
+	spr_kernel_area(init, 0x2e7);
+	spr_kernel_area(used, 0x602e7);
+	/* lgcore's core of threads without AMX state is 2696 bytes and
+	 * describes itself. */
+	validate_xs(spr_lgcore(init, 0x2e7), LG_CHECK_PASS, "ending at 2696");
+	validate_xs(build_xs_raw(init, 11008, spr_layout, spr_len, false), LG_CHECK_PASS, "ending at 11008");
+	/* Against the kernel's core: the same state, both ways round. */
+	diff_xs(build_xs_raw(init, 11008, spr_layout, spr_len, false), spr_lgcore(init, 0x2e7),
+		"diff.xstate.xcr0", LG_CHECK_EXPECTED, "components 0x60000 left out, in their init state in a");
+	diff_xs(spr_lgcore(init, 0x2e7), build_xs_raw(init, 11008, spr_layout, spr_len, false),
+		"diff.xstate", LG_CHECK_PASS, NULL);
+	/* Tiles in use: lgcore keeps them, and they are compared. */
+	validate_xs(spr_lgcore(used, 0x602e7), LG_CHECK_PASS, "ending at 11008");
+	diff_xs(build_xs_raw(used, 11008, spr_layout, spr_len, false), spr_lgcore(used, 0x602e7),
+		"diff.xstate", LG_CHECK_PASS, NULL);
+	used[2816 + 100] ^= 1;
+	diff_xs(build_xs_raw(used, 11008, spr_layout, spr_len, false), spr_lgcore(init, 0x602e7),
+		"diff.xstate.component", LG_CHECK_FAIL, "component 18 (8192 bytes at 2816) differs");
+	/* A core that drops tiles in use lost their state. */
+	diff_xs(build_xs_raw(used, 11008, spr_layout, spr_len, false), spr_lgcore(used, 0x2e7),
+		"diff.xstate.xcr0", LG_CHECK_FAIL, "xcr0 0x602e7 vs 0x2e7");
+	/* One that drops a component gdb 13 knows fails, even one in its
+	 * init state (AVX here): gdb 13 would show no ymm registers. */
+	spr_kernel_area(used, 0x2e3);
+	memcpy(gdb, used, 2696);
+	*(uint64_t *)(gdb + 464) = 0x2e3;
+	diff_xs(build_xs_raw(used, 11008, spr_layout, spr_len, false), build_xs_raw(gdb, 2696, NULL, 0, false),
+		"diff.xstate.xcr0", LG_CHECK_FAIL, "xcr0 0x602e7 vs 0x2e3");
+	spr_kernel_area(used, 0x602e7);
+	/* gdb's gcore never has them, whatever their state. */
+	memcpy(gdb, used, 2696);
+	*(uint64_t *)(gdb + 464) = 0x2e7;
+	*(uint64_t *)(gdb + 512) = 0x2e7;
+	diff_xs(build_xs_raw(used, 11008, spr_layout, spr_len, false), build_xs_raw(gdb, 2696, NULL, 0, true),
+		"diff.xstate.xcr0", LG_CHECK_EXPECTED, "gdb's core has none of 0x60000");
+}
+END_TEST
+
 /* The address index answers as a linear scan of the ranges would, for
  * sorted disjoint tables (real cores) and unsorted overlapping ones. */
 static void spans_against_scan(const uint64_t (*r)[2], size_t n, uint64_t hi)
@@ -504,6 +623,7 @@ Suite *unit_suite(void)
 	tcase_add_test(t, xsave_layout_parse);
 	tcase_add_test(t, xsave_layout_validate);
 	tcase_add_test(t, xsave_layout_diff);
+	tcase_add_test(t, xstate_amx_left_out);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -124,14 +124,17 @@ START_TEST(xsave_layout_matches_xstate)
 	struct lg_tgroup g;
 	struct lg_error e = { 0 };
 	struct lg_buf notes = { 0 }, xs = { 0 };
+	struct lg_arch_core ac = { 0 };
 	uint32_t h[3], rec[4], end = 576;
 	unsigned int a, b, c, d;
 	size_t off, i;
 
 	ck_assert_int_eq(lg_ptrace_stop_all(child, 0, &g, &e), 0);
 	ck_assert_int_eq(lg_ptrace_get_regs(&g.t[0], &e), 0);
-	ck_assert_int_eq(lg_arch_process_notes(&notes), 0);
-	ck_assert_int_eq(lg_arch_regset_note(1, g.t[0].regsets[1].p, g.t[0].regsets[1].len, &xs), 0);
+	for (i = 0; i < lg_arch_nregsets; i++)
+		lg_arch_core_scan(&ac, i, g.t[0].regsets[i].p, g.t[0].regsets[i].len);
+	ck_assert_int_eq(lg_arch_process_notes(&ac, &notes), 0);
+	ck_assert_int_eq(lg_arch_regset_note(&ac, 1, g.t[0].regsets[1].p, g.t[0].regsets[1].len, &xs), 0);
 	if (notes.len) {
 		memcpy(h, notes.p, sizeof(h));
 		ck_assert_uint_eq(h[2], 0x205);
