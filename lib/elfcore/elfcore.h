@@ -43,6 +43,9 @@ struct lg_filter {
 	/* Never-written mappings this large or larger get no file space
 	 * (lg_filter_zeros_cutoff); 0: none gets any, the kernel's rule. */
 	uint64_t zeros_below;
+	/* The bound lg_filter_zeros_cutoff() fits them into (0:
+	 * LG_FILTER_ZEROS_BUDGET). */
+	uint64_t zeros_budget;
 };
 
 /* At most this much file space, all of it holes, goes to memory the process
@@ -55,13 +58,17 @@ struct lg_filter {
  * with 4 KiB blocks, ext2/ext3 2 TiB) or that tools unaware of holes (scp,
  * tar without -S, compressors) must read through. */
 #define LG_FILTER_ZEROS_BUDGET (64ull << 30)
+/* A stream (a pipe) has no holes: every zero is written, and pushed
+ * through the reader (a compressor, the network).  1 GiB covers the
+ * untouched malloc arenas and buffers a reader would look into. */
+#define LG_FILTER_STREAM_ZEROS_BUDGET (1ull << 30)
 
 /* M is anonymous private memory that the process can read and never wrote
  * (smaps shows neither anonymous nor swapped pages), which the filter F
  * would dump if it had been written: its bytes are all zeros. */
 bool lg_filter_never_written(const struct lg_mapping *m, const struct lg_filter *f);
 /* The zeros_below that fits the never-written mappings of MAPS into
- * LG_FILTER_ZEROS_BUDGET, the smallest first (so the largest are the ones
+ * F's zeros_budget, the smallest first (so the largest are the ones
  * left at p_filesz 0); UINT64_MAX when all fit. */
 uint64_t lg_filter_zeros_cutoff(const struct lg_maps *maps, const struct lg_filter *f);
 
@@ -113,6 +120,11 @@ struct lg_layout {
 	struct lg_segment *seg;
 	size_t n, cap;
 	uint64_t data_end;	/* next free, page-aligned file offset */
+	/* Segments without data point where the next data would go (the
+	 * kernel's running offset) instead of at the program headers: set
+	 * by lg_stream_layout, as libdwfl matches such a segment's offset
+	 * against the data of the modules it finds. */
+	bool dataless_placed;
 };
 
 /* Data starts at the page after the ELF header; program headers and notes

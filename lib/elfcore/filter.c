@@ -36,7 +36,7 @@ uint64_t lg_filter_zeros_cutoff(const struct lg_maps *maps, const struct lg_filt
 	qsort(size, n, sizeof(*size), cmp_u64);
 	for (i = 0; i < n; i++) {
 		sum += size[i];
-		if (sum > LG_FILTER_ZEROS_BUDGET) {
+		if (sum > (f->zeros_budget ? f->zeros_budget : LG_FILTER_ZEROS_BUDGET)) {
 			cutoff = size[i];
 			break;
 		}

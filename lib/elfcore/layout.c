@@ -123,7 +123,7 @@ int lg_layout_tail(const struct lg_layout *l, const struct lg_buf *notes, uint64
 		ph.p_flags = s->flags;
 		/* An undumped segment points at the tail: inside the file,
 		 * with nothing to read. */
-		ph.p_offset = s->filesz ? s->offset : tail_off;
+		ph.p_offset = s->filesz || l->dataless_placed ? s->offset : tail_off;
 		ph.p_vaddr = s->vaddr;
 		ph.p_filesz = s->filesz;
 		ph.p_memsz = s->memsz;

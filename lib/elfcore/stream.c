@@ -20,6 +20,7 @@ int lg_stream_layout(struct lg_layout *l, const struct lg_buf *notes, struct lg_
 	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
 		goto out;
 	lg_layout_place_from(l, sizeof(Elf64_Ehdr) + tail.len);
+	l->dataless_placed = true;
 	for (i = 0; i < l->n; i++)
 		lg_layout_place(l, i);
 	if ((r = lg_layout_tail(l, notes, sizeof(Elf64_Ehdr), &tail, &eh)))
