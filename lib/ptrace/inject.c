@@ -688,3 +688,63 @@ int lg_fd_fetch(pid_t pid, int tfd, struct lg_error *err)
 	close(pidfd);
 	return fd;
 }
+
+/* We cannot tell what a filter answers userfaultfd(2) without reading it
+ * (root only), and a SECCOMP_RET_KILL answer kills the target: no try. */
+static int refuse_seccomp(pid_t pid, struct lg_error *err)
+{
+	struct lg_buf b = { 0 };
+	char path[64], val[32];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (lg_read_file(path, &b))
+		return lg_fail(err, errno, "%s", path);
+	if (!lg_status_field((char *)b.p, "Seccomp", val, sizeof(val)) && atoi(val) != 0)
+		r = lg_failx(err, EPERM,
+			     "the target runs under seccomp (mode %d): not injecting userfaultfd(2), "
+			     "which a filter could answer by killing it", atoi(val));
+	lg_buf_free(&b);
+	return r;
+}
+
+int lg_inject_userfaultfd(struct lg_tgroup *g, pid_t pid, int flags, bool user_mode_ok,
+			  struct lg_error *err)
+{
+	struct lg_injector inj;
+	uint64_t args[6] = { (uint64_t)flags, 0, 0, 0, 0, 0 };
+	int64_t tfd = -1, cret = 0;
+	struct lg_error e2;
+	int r, ir;
+
+	if ((r = refuse_seccomp(pid, err)))
+		return r;
+	if ((r = lg_inject_init(g, &inj, err)))
+		return r;
+	if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
+		return r;
+	if (tfd == -EPERM && user_mode_ok) {
+		args[0] |= UFFD_USER_MODE_ONLY;
+		if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
+			return r;
+	}
+	if (tfd < 0)
+		return lg_failx(err, (int)-tfd, "userfaultfd(2) in the target failed: %s",
+				strerror((int)-tfd));
+	r = lg_fd_fetch(pid, (int)tfd, err);
+	args[0] = (uint64_t)tfd;
+	ir = lg_inject_syscall(&inj, SYS_close, args, &cret, &e2);
+	if (r < 0)
+		return r;
+	if (ir || cret) {
+		close(r);
+		if (ir) {
+			if (err)
+				*err = e2;
+			return ir;
+		}
+		return lg_failx(err, (int)-cret, "close(%d) in the target failed: %s", (int)tfd,
+				strerror((int)-cret));
+	}
+	return r;
+}

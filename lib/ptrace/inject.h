@@ -103,6 +103,17 @@ int lg_inject_syscall(struct lg_injector *inj, long nr, const uint64_t args[6], 
  * pidfd_open(2) + pidfd_getfd(2), Linux 5.6.  Returns the fd or -errno. */
 int lg_fd_fetch(pid_t pid, int tfd, struct lg_error *err);
 
+/* A userfaultfd of PID's mm, in this process: userfaultfd(2) (FLAGS:
+ * O_CLOEXEC, O_NONBLOCK) run in one of its threads of G (stopped with
+ * PTRACE_O_TRACESYSGOOD), fetched (lg_fd_fetch), and closed in the target
+ * again whatever happens, so the protection never outlives us.  Refused
+ * (-EPERM, with the reason) when the target runs under seccomp: a filter
+ * may answer userfaultfd(2) by killing it.  When the target may not create
+ * a full descriptor (vm.unprivileged_userfaultfd = 0 and no
+ * CAP_SYS_PTRACE) and USER_MODE_OK, a UFFD_USER_MODE_ONLY one. */
+int lg_inject_userfaultfd(struct lg_tgroup *g, pid_t pid, int flags, bool user_mode_ok,
+			  struct lg_error *err);
+
 /* seccomp (lib/ptrace/seccomp.c).  The Seccomp field of TID's status: 0
  * none, 1 strict, 2 filter, -1 unreadable. */
 int lg_seccomp_mode(pid_t pid, pid_t tid);

@@ -85,71 +85,18 @@ static void uffd_probe(struct lg_track_probe *p)
 	munmap(page, LG_PAGE_SIZE);
 }
 
-/* A seccomp filter may answer userfaultfd(2) with SECCOMP_RET_KILL: we
- * cannot tell without reading the filter, so we do not try. */
-static int check_seccomp(pid_t pid, struct lg_error *err)
-{
-	struct lg_buf b = { 0 };
-	char path[64], val[32];
-	int r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (lg_read_file(path, &b))
-		return lg_fail(err, errno, "%s", path);
-	if (!lg_status_field((char *)b.p, "Seccomp", val, sizeof(val)) && atoi(val) != 0)
-		r = lg_failx(err, EPERM,
-			     "the target runs under seccomp (mode %d): not injecting userfaultfd(2), "
-			     "which a filter could answer by killing it", atoi(val));
-	lg_buf_free(&b);
-	return r;
-}
-
 static int uffd_open(struct lg_tracker *t, const struct lg_track_probe *probe, struct lg_tgroup *g,
 		     struct lg_error *err)
 {
-	struct lg_injector inj;
 	struct uffdio_api api;
-	uint64_t args[6] = { O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0 };
-	int64_t tfd = -1, cret = 0;
-	struct lg_error e2;
-	int r, ir;
+	int r;
 
 	if (!probe->uffd)
 		return lg_failx(err, ENOTSUP, "uffd tracker unavailable: %s", probe->uffd_why);
-	if ((r = check_seccomp(t->pid, err)))
+	/* User-mode-only is enough here: async write-protect resolves
+	 * faults without us, before that matters. */
+	if ((r = lg_inject_userfaultfd(g, t->pid, O_CLOEXEC | O_NONBLOCK, true, err)) < 0)
 		return r;
-	if ((r = lg_inject_init(g, &inj, err)))
-		return r;
-	if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
-		return r;
-	if (tfd == -EPERM) {
-		/* vm.unprivileged_userfaultfd = 0 and a target without
-		 * CAP_SYS_PTRACE: user-mode-only faults are allowed, and
-		 * async write-protect resolves faults before that matters. */
-		args[0] |= UFFD_USER_MODE_ONLY;
-		if ((r = lg_inject_syscall(&inj, SYS_userfaultfd, args, &tfd, err)))
-			return r;
-	}
-	if (tfd < 0)
-		return lg_failx(err, (int)-tfd, "userfaultfd(2) in the target failed: %s",
-				strerror((int)-tfd));
-	r = lg_fd_fetch(t->pid, (int)tfd, err);
-	/* Close the target's copy whatever happened: while it is open the
-	 * protection would outlive us. */
-	args[0] = (uint64_t)tfd;
-	ir = lg_inject_syscall(&inj, SYS_close, args, &cret, &e2);
-	if (r < 0)
-		return r;
-	if (ir || cret) {
-		close(r);
-		if (ir) {
-			if (err)
-				*err = e2;
-			return ir;
-		}
-		return lg_failx(err, (int)-cret, "close(%d) in the target failed: %s", (int)tfd,
-				strerror((int)-cret));
-	}
 	t->uffd = r;
 
 	memset(&api, 0, sizeof(api));
