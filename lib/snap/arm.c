@@ -199,3 +199,34 @@ int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ran
 	}
 	return 0;
 }
+
+int lg_snap_populated(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *populated,
+		      struct lg_ranges *unprotected, struct lg_error *err)
+{
+	struct page_region vec[512];
+	struct pm_scan_arg arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.start = start;
+	arg.end = end;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = LG_ARRAY_SIZE(vec);
+	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	arg.return_mask = PAGE_IS_WRITTEN;
+	while (arg.start < end) {
+		long n = lg_pagemap_scan(pagemap, &arg), i;
+		if (n < 0)
+			return lg_fail(err, (int)-n, "PAGEMAP_SCAN of %#llx-%#llx",
+				       (unsigned long long)arg.start, (unsigned long long)end);
+		for (i = 0; i < n; i++)
+			if (lg_ranges_add(populated, vec[i].start, vec[i].end) ||
+			    ((vec[i].categories & PAGE_IS_WRITTEN) &&
+			     lg_ranges_add(unprotected, vec[i].start, vec[i].end)))
+				return lg_fail(err, ENOMEM, "page list");
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}

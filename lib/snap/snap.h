@@ -99,6 +99,11 @@ int lg_snap_rearm_pages(int uffd, const uint64_t *pages, size_t n, struct lg_sna
 int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *out,
 			struct lg_error *err);
 
+/* One walk for both: the populated pages of [start, end) appended to
+ * POPULATED, those of them not write-protected also to UNPROTECTED. */
+int lg_snap_populated(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *populated,
+		      struct lg_ranges *unprotected, struct lg_error *err);
+
 /* ---- prearm.c: arming before T0, while the target runs ---- */
 
 /* Arming 4 KiB pages costs 25-70 ms per GiB: not in a stop.  The
