@@ -38,6 +38,24 @@ int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
 	return 0;
 }
 
+int lg_copier_init_stream(struct lg_copier *c, pid_t pid, struct lg_stream *s,
+			  struct lg_error *err)
+{
+	int r = lg_copier_init(c, pid, NULL, err);
+
+	c->stream = s;
+	return r;
+}
+
+/* One copy to its place: the file, or the stream, which cannot go back. */
+static int put(struct lg_copier *c, uint64_t off, const void *b, size_t len, bool overwrite,
+	       struct lg_error *err)
+{
+	if (c->stream)
+		return lg_stream_put(c->stream, off, b, len, err);
+	return lg_core_file_write(c->file, off, b, len, overwrite, err);
+}
+
 void lg_copier_free(struct lg_copier *c)
 {
 	if (c->buf)
@@ -77,6 +95,8 @@ int lg_copy_flush(struct lg_copier *c, struct lg_error *err)
 	size_t i;
 	int r = 0;
 
+	if (c->stream)
+		return lg_copy_flush_upto(c, UINT64_MAX, err);
 	/* Later copies of a page come later in the list: written in order,
 	 * the last one wins.  The pages may have held older data (pre-copy),
 	 * so zero pages are punched. */
@@ -86,6 +106,18 @@ int lg_copy_flush(struct lg_copier *c, struct lg_error *err)
 	}
 	c->nstaged = 0;
 	c->stage_used = 0;
+	return r;
+}
+
+int lg_copy_flush_upto(struct lg_copier *c, uint64_t end, struct lg_error *err)
+{
+	int r = 0;
+
+	while (c->nflushed < c->nstaged && c->staged[c->nflushed].off < end && !r) {
+		const struct lg_staged *st = &c->staged[c->nflushed++];
+		r = lg_stream_put(c->stream, st->off, c->stage + c->stage_flushed, st->len, err);
+		c->stage_flushed += st->len;
+	}
 	return r;
 }
 
@@ -156,13 +188,18 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 			c->bytes_read += fill;
 			continue;
 		}
+		if (c->staging && c->stream) {
+			r = lg_failx(err, ENOBUFS, "more to copy while stopped than the %zu KiB "
+				     "that can wait for a stream", c->stage_size / 1024);
+			goto out;
+		}
 		if ((r = lg_mem_readv(&c->mem, batch, k, c->buf, err)))
 			goto out;
 		c->bytes_read += fill;
 		for (j = 0, b = c->buf; j < k; j++) {
 			uint64_t len = batch[j].end - batch[j].start;
 			uint64_t off = s->offset + (batch[j].start - m->start);
-			if ((r = lg_core_file_write(c->file, off, b, len, overwrite || c->staging, err)))
+			if ((r = put(c, off, b, len, overwrite || c->staging, err)))
 				goto out;
 			b += len;
 		}

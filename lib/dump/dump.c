@@ -23,7 +23,8 @@ int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struc
 
 int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
 		       const struct lg_procinfo *pi, const struct lg_maps *hint, bool all,
-		       struct lg_mem *mem, struct lg_plan *p, struct lg_error *err)
+		       uint64_t zeros_budget, struct lg_mem *mem, struct lg_plan *p,
+		       struct lg_error *err)
 {
 	unsigned long filter_bits;
 	int r;
@@ -39,7 +40,7 @@ int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
 		filter_bits = own.coredump_filter;
 		lg_procinfo_free(&own);
 	}
-	return lg_plan_target(p, pid, filter_bits, all, hint, mem, err);
+	return lg_plan_target(p, pid, filter_bits, all, zeros_budget, hint, mem, err);
 }
 
 int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadinfo **tip,
@@ -74,10 +75,40 @@ int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error 
 	return r;
 }
 
-int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
-		 struct lg_dump_result *res, struct lg_error *err)
+/* The notes and headers first, then the memory in address order: the
+ * kernel's order, which is the only one a pipe takes.  The process stays
+ * stopped until the last byte is out, so the core is of one instant. */
+static int stream_out(struct lg_copier *c, struct lg_stream *st, struct lg_plan *plan,
+		      const struct lg_procinfo *pi, const struct lg_tgroup *g,
+		      const struct lg_threadinfo *ti, struct lg_error *err)
+{
+	struct lg_buf notes = { 0 }, head = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = lg_note_core(&notes, pi, g, ti, &plan->maps)) ||
+	    (r = lg_stream_layout(&plan->layout, &notes, &head))) {
+		r = lg_fail(err, -r, "building the notes");
+		goto out;
+	}
+	if ((r = lg_stream_put(st, 0, head.p, head.len, err)))
+		goto out;
+	for (i = 0; i < plan->n && !r; i++)
+		r = lg_copy_entry(c, plan, i, err);
+	if (!r)
+		r = lg_stream_pad(st, plan->layout.data_end, err);
+out:
+	lg_buf_free(&notes);
+	lg_buf_free(&head);
+	return r;
+}
+
+/* Stop mode into PATH, or into FD as a stream when PATH is NULL. */
+static int dump_stop(pid_t pid, const char *path, int fd, const struct lg_dump_opts *o,
+		     struct lg_dump_result *res, struct lg_error *err)
 {
 	struct lg_core_file file;
+	struct lg_stream st;
 	struct lg_dump_hold h = { 0 };
 	struct lg_procinfo pi = { 0 };
 	struct lg_plan plan = { 0 };
@@ -93,13 +124,20 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		r = lg_failx(err, ESRCH, "no such process");
 		goto out;
 	}
-	/* The file first: a bad output path must not cost the target a stop. */
-	if ((r = lg_core_file_create(&file, path, err)))
-		goto out;
-	have_file = true;
-	if ((r = lg_copier_init(&c, pid, &file, err)))
-		goto out;
+	if (path) {
+		/* The file first: a bad output path must not cost the target
+		 * a stop. */
+		if ((r = lg_core_file_create(&file, path, err)))
+			goto out;
+		have_file = true;
+		r = lg_copier_init(&c, pid, &file, err);
+	} else {
+		lg_stream_init(&st, fd);
+		r = lg_copier_init_stream(&c, pid, &st, err);
+	}
 	have_copier = true;
+	if (r)
+		goto out;
 
 	/* Before the stop: it costs the target nothing here, and once
 	 * stopped /proc shows every thread in tracing stop ('t'). */
@@ -109,22 +147,30 @@ int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		goto out;
 	}
 
-	if ((r = lg_dump_setup_stop(&h, pid, 0, &pi, NULL, o->all, &c.mem, &plan, err)) ||
+	if ((r = lg_dump_setup_stop(&h, pid, 0, &pi, NULL, o->all,
+				    path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET, &c.mem, &plan, err)) ||
 	    (r = lg_dump_capture_threads(pid, &h, &ti, err)))
 		goto out;
-	for (i = 0; i < plan.n; i++)
+	if (!path) {
+		if ((r = stream_out(&c, &st, &plan, &pi, &h.g, ti, err)))
+			goto out;
+		res->bytes_written = st.off;
+	}
+	for (i = 0; path && i < plan.n; i++)
 		if ((r = lg_copy_entry(&c, &plan, i, err)))
 			goto out;
 	if ((r = lg_dump_release(&h, &res->pause_ns, err)))
 		goto out;
 
-	if ((r = lg_core_file_finish(&file, &plan.layout, &plan.maps, &pi, &h.g, ti, err)))
-		goto out;
-	have_file = false;	/* committed */
+	if (path) {
+		if ((r = lg_core_file_finish(&file, &plan.layout, &plan.maps, &pi, &h.g, ti, err)))
+			goto out;
+		have_file = false;	/* committed */
+		res->bytes_written = file.bytes_written;
+	}
 	res->threads = h.g.n;
 	res->segments = plan.layout.n;
 	res->bytes_read = c.bytes_read;
-	res->bytes_written = file.bytes_written;
 	res->unreadable = c.mem.unreadable;
 	res->unreadable_maps = c.unreadable_maps;
 out:
@@ -132,7 +178,7 @@ out:
 	if (have_file) {
 		lg_core_file_abort(&file);
 		lg_core_file_remove_stale(path);
-	} else if (r) {
+	} else if (r && path) {
 		lg_core_file_remove_stale(path);
 	}
 	if (have_copier)
@@ -143,4 +189,16 @@ out:
 	free(ti);
 	res->total_ns = lg_now_ns() - t0;
 	return r;
+}
+
+int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
+		 struct lg_dump_result *res, struct lg_error *err)
+{
+	return dump_stop(pid, path, -1, o, res, err);
+}
+
+int lg_dump_stop_stream(pid_t pid, int fd, const struct lg_dump_opts *o,
+			struct lg_dump_result *res, struct lg_error *err)
+{
+	return dump_stop(pid, NULL, fd, o, res, err);
 }

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/ranges.h"
 #include "elfcore/elfcore.h"
+#include "elfcore/stream.h"
 #include "mem/mem.h"
 #include "proc/proc.h"
 #include "ptrace/ptrace.h"
@@ -44,9 +45,11 @@ int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filte
 int lg_plan_read_maps(pid_t pid, const struct lg_maps *hint, struct lg_maps *out,
 		      struct lg_error *err);
 /* The plan of PID as it is now (lg_plan_read_maps with HINT), under its
- * COREDUMP_FILTER and -a (ALL). */
+ * COREDUMP_FILTER and -a (ALL), never-written memory within ZEROS_BUDGET
+ * (struct lg_filter). */
 int lg_plan_target(struct lg_plan *p, pid_t pid, unsigned long coredump_filter, bool all,
-		   const struct lg_maps *hint, struct lg_mem *mem, struct lg_error *err);
+		   uint64_t zeros_budget, const struct lg_maps *hint, struct lg_mem *mem,
+		   struct lg_error *err);
 void lg_plan_free(struct lg_plan *p);
 
 struct lg_staged {
@@ -58,6 +61,7 @@ struct lg_copier {
 	struct lg_mem mem;
 	struct lg_pagemap pagemap;
 	struct lg_core_file *file;
+	struct lg_stream *stream;	/* instead of FILE: copies in offset order */
 	uint8_t *buf;
 	size_t bufsize;
 	struct lg_ranges scratch;
@@ -72,6 +76,7 @@ struct lg_copier {
 	size_t stage_size, stage_used;
 	struct lg_staged *staged;
 	size_t nstaged, staged_cap;
+	size_t nflushed, stage_flushed;	/* into a stream, so far */
 	uint64_t bytes_staged;
 	/* A stop's bound: copying fails with -ETIME once the target has
 	 * been stopped since STOP_SINCE_NS for longer than STOP_LIMIT_NS (0:
@@ -82,6 +87,12 @@ struct lg_copier {
 
 int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
 		   struct lg_error *err);
+/* A copier that writes to a stream: every copy must land past the last
+ * one (lg_stream_put).  Staged copies wait for lg_copy_flush_upto(); one
+ * that does not fit the staging area fails with -ENOBUFS rather than
+ * write ahead of them. */
+int lg_copier_init_stream(struct lg_copier *c, pid_t pid, struct lg_stream *s,
+			  struct lg_error *err);
 void lg_copier_free(struct lg_copier *c);
 /* Copy these ranges of entry E (inside its dumped part) to their place in
  * the file.  OVERWRITE when they may have been copied before. */
@@ -95,6 +106,10 @@ int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t e, struct
 int lg_copy_stage_init(struct lg_copier *c, size_t size, struct lg_error *err);
 /* Write what was staged (copies beyond the area went straight to the file). */
 int lg_copy_flush(struct lg_copier *c, struct lg_error *err);
+/* Into a stream: write the staged copies that start before file offset
+ * END, in the order they were staged (which must be the file's), and keep
+ * the rest for a later call. */
+int lg_copy_flush_upto(struct lg_copier *c, uint64_t end, struct lg_error *err);
 
 /* Every thread of the target held in a ptrace stop, and since when. */
 struct lg_dump_hold {
@@ -106,12 +121,13 @@ struct lg_dump_hold {
 /* Stop every thread of PID (ptrace OPTIONS) into H. */
 int lg_dump_hold(struct lg_dump_hold *h, pid_t pid, unsigned long options, struct lg_error *err);
 /* The set-up stop of every mode: hold PID (lg_dump_hold), then plan the
- * core from its mappings (lg_plan_target with HINT).  The coredump_filter
+ * core from its mappings (lg_plan_target with HINT, ALL, ZEROS_BUDGET).  The coredump_filter
  * comes from PI, read before the stop, or with PI NULL is read inside it.
  * On failure the target may still be held: lg_dump_release(). */
 int lg_dump_setup_stop(struct lg_dump_hold *h, pid_t pid, unsigned long options,
 		       const struct lg_procinfo *pi, const struct lg_maps *hint, bool all,
-		       struct lg_mem *mem, struct lg_plan *p, struct lg_error *err);
+		       uint64_t zeros_budget, struct lg_mem *mem, struct lg_plan *p,
+		       struct lg_error *err);
 /* The registers of every held thread, and in *TIP (one per thread, to
  * free) its times and signal masks; a thread gone meanwhile keeps zeros. */
 int lg_dump_capture_threads(pid_t pid, struct lg_dump_hold *h, struct lg_threadinfo **tip,
@@ -140,6 +156,12 @@ struct lg_dump_result {
  * as it was. */
 int lg_dump_stop(pid_t pid, const char *path, const struct lg_dump_opts *o,
 		 struct lg_dump_result *res, struct lg_error *err);
+/* The same into FD, which need not seek (a pipe): the core in the kernel's
+ * order (lib/elfcore/stream.h), the process stopped until the last byte
+ * is written, as corepipe does.  On failure the reader has a truncated
+ * core, and the process runs on as it was. */
+int lg_dump_stop_stream(pid_t pid, int fd, const struct lg_dump_opts *o,
+			struct lg_dump_result *res, struct lg_error *err);
 
 
 #endif

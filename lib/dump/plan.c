@@ -97,10 +97,12 @@ int lg_plan_read_maps(pid_t pid, const struct lg_maps *hint, struct lg_maps *out
 }
 
 int lg_plan_target(struct lg_plan *p, pid_t pid, unsigned long coredump_filter, bool all,
-		   const struct lg_maps *hint, struct lg_mem *mem, struct lg_error *err)
+		   uint64_t zeros_budget, const struct lg_maps *hint, struct lg_mem *mem,
+		   struct lg_error *err)
 {
 	struct lg_maps maps = { 0 };
-	struct lg_filter filter = { .bits = coredump_filter, .all = all };
+	struct lg_filter filter = { .bits = coredump_filter, .all = all,
+				    .zeros_budget = zeros_budget };
 	int r;
 
 	if ((r = lg_plan_read_maps(pid, hint, &maps, err)))

@@ -187,8 +187,8 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	/* Watched from before the stop: a lgcore stopped in it is killed,
 	 * which releases the target (the keeper, lib/elfcore/file.c). */
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
-	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, &s->c.mem,
-			       &s->setup_plan, err);
+	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, 0,
+			       &s->c.mem, &s->setup_plan, err);
 	lg_maps_free(&hint);
 	if (r)
 		goto out;
@@ -567,8 +567,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	t1 = lg_now_ns();
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
-	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, &s->setup_plan.maps,
-				&s->c.mem, err)))
+	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, 0,
+				&s->setup_plan.maps, &s->c.mem, err)))
 		goto out;
 	if ((r = collect(s, false, err)))
 		goto out;
