@@ -1,11 +1,12 @@
-/* --verbose text and --stats JSON for a pre-copy dump (formatted here,
- * printed by the tool). */
+/* --verbose text and --stats JSON for pre-copy and snapshot dumps
+ * (formatted here, printed by the tool). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dump/precopy.h"
+#include "dump/snapshot.h"
 
 static int addf(struct lg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int addf(struct lg_buf *b, const char *fmt, ...)
@@ -118,6 +119,94 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
+	e |= addf(o,
+		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
+		  "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",
+		  ms(r->dump.pause_ns), ms(r->dump.total_ns), r->dump.threads, r->dump.segments,
+		  (unsigned long long)r->dump.bytes_read, (unsigned long long)r->dump.bytes_written,
+		  (unsigned long long)r->dump.unreadable);
+	return e ? -ENOMEM : 0;
+}
+
+/* Free text in a JSON string: quotes and backslashes escaped, control
+ * characters as spaces. */
+static void escape(const char *in, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (; *in && k + 2 < outlen; in++) {
+		if (*in == '"' || *in == '\\')
+			out[k++] = '\\';
+		out[k++] = (unsigned char)*in < 0x20 ? ' ' : *in;
+	}
+	out[k] = 0;
+}
+
+int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o)
+{
+	const struct lg_snap_stats *s = &r->snap;
+	int e = 0;
+
+	if (r->stop_mode) {
+		e |= addf(o, "mode: stop (%s): stopped %.3f ms, total %.3f ms\n", r->fallback,
+			  ms(r->dump.pause_ns), ms(r->dump.total_ns));
+		return e ? -ENOMEM : 0;
+	}
+	e |= addf(o, "mode: snapshot\nset-up stop: %.3f ms; armed while running in %.3f ms, "
+		  "%u rounds (%llu faults)\n",
+		  ms(r->setup_ns), ms(r->arm_ns), r->rounds, (unsigned long long)r->prearm_faults);
+	e |= addf(o,
+		  "T0 stop: %.3f ms (%llu pages re-armed); %zu mappings protected (%llu KiB), "
+		  "%zu copied in the stop (%llu KiB), %zu shared read-only after it (%llu KiB)\n",
+		  ms(r->final_ns), (unsigned long long)r->last_round_pages, r->protected_maps,
+		  (unsigned long long)(r->protected_bytes / 1024), r->stop_maps,
+		  (unsigned long long)(r->stop_bytes / 1024), r->later_maps,
+		  (unsigned long long)(r->later_bytes / 1024));
+	e |= addf(o,
+		  "after T0: %llu write faults, %llu pages taken (%llu placed, peak %llu aside), "
+		  "longest service %.3f ms; %llu waits for a full store (longest %.3f ms); "
+		  "%llu pages dropped by the process\n",
+		  (unsigned long long)s->faults, (unsigned long long)s->copied,
+		  (unsigned long long)s->placed, (unsigned long long)s->aside_peak,
+		  ms(s->max_service_ns), (unsigned long long)s->waits, ms(s->max_wait_ns),
+		  (unsigned long long)s->dropped);
+	e |= addf(o, "teardown: unprotect %.3f ms, unregister %.3f ms, longest call %.3f ms\n",
+		  ms(s->unprotect_ns), ms(s->unregister_ns), ms(s->max_teardown_call_ns));
+	e |= addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
+		  ms(r->dump.total_ns), ms(r->dump.pause_ns), (unsigned long long)r->dump.bytes_read,
+		  (unsigned long long)r->dump.bytes_written);
+	return e ? -ENOMEM : 0;
+}
+
+int lg_snapshot_report_json(const struct lg_snapshot_result *r, struct lg_buf *o)
+{
+	const struct lg_snap_stats *s = &r->snap;
+	char fb[sizeof(r->fallback) * 2];
+	int e = 0;
+
+	escape(r->fallback, fb, sizeof(fb));
+	e |= addf(o, "{\"mode\": \"%s\", \"fallback\": \"%s\",\n", r->stop_mode ? "stop" : "snapshot",
+		  fb);
+	e |= addf(o, " \"setup_stop_ms\": %.3f, \"arm_ms\": %.3f, \"rounds\": %u, "
+		  "\"prearm_faults\": %llu,\n",
+		  ms(r->setup_ns), ms(r->arm_ns), r->rounds, (unsigned long long)r->prearm_faults);
+	e |= addf(o,
+		  " \"final_stop\": {\"ms\": %.3f, \"rearmed_pages\": %llu, \"protected_maps\": %zu, "
+		  "\"protected_bytes\": %llu, \"stop_maps\": %zu, \"stop_bytes\": %llu, "
+		  "\"later_maps\": %zu, \"later_bytes\": %llu},\n",
+		  ms(r->final_ns), (unsigned long long)r->last_round_pages, r->protected_maps,
+		  (unsigned long long)r->protected_bytes, r->stop_maps,
+		  (unsigned long long)r->stop_bytes, r->later_maps, (unsigned long long)r->later_bytes);
+	e |= addf(o,
+		  " \"snapshot\": {\"faults\": %llu, \"copied\": %llu, \"placed\": %llu, "
+		  "\"aside_peak\": %llu, \"max_service_ms\": %.3f, \"waits\": %llu, "
+		  "\"max_wait_ms\": %.3f, \"direct\": %llu, \"zero\": %llu, \"dropped\": %llu, "
+		  "\"unprotect_ms\": %.3f, \"unregister_ms\": %.3f},\n",
+		  (unsigned long long)s->faults, (unsigned long long)s->copied,
+		  (unsigned long long)s->placed, (unsigned long long)s->aside_peak,
+		  ms(s->max_service_ns), (unsigned long long)s->waits, ms(s->max_wait_ns),
+		  (unsigned long long)s->direct, (unsigned long long)s->zero,
+		  (unsigned long long)s->dropped, ms(s->unprotect_ns), ms(s->unregister_ns));
 	e |= addf(o,
 		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
 		  "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",

@@ -1,0 +1,558 @@
+/* The snapshot mode (snapshot.h): the two stops, what each mapping gets,
+ * and the one pass that writes the core. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "common/clock.h"
+#include "dump/snapshot.h"
+#include "ptrace/inject.h"
+
+/* Re-arming rounds while the target runs: until a round finds fewer
+ * pages than this (about 0.3 ms of re-arming in the T0 stop), at most
+ * SNAP_ROUNDS of them. */
+#define SNAP_ROUND_PAGES 256
+#define SNAP_ROUNDS 8
+/* A stop that lasts this long means lgcore itself is stopped or
+ * starved: the keeper kills it, which releases the target. */
+#define SNAP_STOP_WATCH_NS (5000ull * 1000000)
+
+enum kind {
+	K_NONE,		/* no data, or zeros ([vvar]) */
+	K_PROT,		/* protected at T0, written out by the engine */
+	K_STOP,		/* copied inside the T0 stop */
+	K_LATER,	/* shared and not writable by the target: copied after T0 */
+};
+
+struct sd {
+	pid_t pid;
+	const char *path;
+	const struct lg_dump_opts *o;
+	struct lg_snapshot_result *res;
+	struct lg_core_file file;
+	bool have_file;
+	struct lg_stream st;
+	struct lg_copier c;
+	struct lg_procinfo pi;
+	struct lg_maps hint;
+	struct lg_dump_hold h;
+	struct lg_plan setup_plan, plan;
+	struct lg_threadinfo *ti;
+	int uffd, pagemap;
+	struct lg_snap_prearm *pa;
+	struct lg_snap *snap;
+	struct lg_ranges reg;		/* registered at the set-up stop */
+	struct lg_ranges ranges, armed, scratch, unprot, removed;
+	enum kind *kind;		/* per entry of plan */
+	struct lg_buf head;		/* a stream's headers and notes */
+	uint64_t placed;		/* bytes the engine wrote to the file */
+};
+
+static bool shared_readonly(const struct lg_mapping *m)
+{
+	return m->shared && !(m->vmflags & LG_VM_MW);
+}
+
+/* Memory userfaultfd can write-protect: anonymous private memory and
+ * shared memory (shmem, memfd; Linux 5.19).  Not private file mappings
+ * nor shared file mappings of disk file systems: registering them fails
+ * with EINVAL (6.18). */
+static bool protectable(const struct lg_mapping *m)
+{
+	return lg_mapping_is_private_anon(m) || m->shared;
+}
+
+bool lg_snapshot_possible(pid_t pid, char *why, size_t whylen)
+{
+	struct lg_procinfo pi = { 0 };
+	int sc;
+
+	if (lg_snap_probe(why, whylen))
+		return false;
+	if (!lg_procinfo_read(pid, &pi, NULL)) {
+		char state = pi.state;
+		lg_procinfo_free(&pi);
+		if (state == 'T' || state == 't') {
+			/* A group-stopped thread would go to user mode once
+			 * for the injected call: the process must stay as it
+			 * is, and it cannot write anyway. */
+			snprintf(why, whylen, "the process is stopped");
+			return false;
+		}
+	}
+	if ((sc = lg_seccomp_mode(pid, pid)) > 0) {
+		snprintf(why, whylen, "the process runs under seccomp (mode %d)", sc);
+		return false;
+	}
+	return true;
+}
+
+static bool in_ranges(const struct lg_ranges *r, uint64_t start, uint64_t end)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].start == start && r->v[i].end == end)
+			return true;
+	return false;
+}
+
+static bool overlaps(const struct lg_ranges *r, uint64_t start, uint64_t end)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].start < end && r->v[i].end > start)
+			return true;
+	return false;
+}
+
+/* The set-up stop: a userfaultfd of the target, every protectable range
+ * registered, the pre-arm server started. */
+static int setup_stop(struct sd *s, struct lg_error *err)
+{
+	size_t i;
+	int r;
+
+	if (s->have_file)
+		lg_core_file_watch_stop(&s->file, SNAP_STOP_WATCH_NS);
+	if ((r = lg_dump_setup_stop(&s->h, s->pid, PTRACE_O_TRACESYSGOOD, &s->pi, &s->hint,
+				    s->o->all, s->path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET,
+				    &s->c.mem, &s->setup_plan, err)))
+		return r;
+	/* Without UFFD_USER_MODE_ONLY: with it a system call that writes a
+	 * protected page (read(2) into a buffer) fails instead of waiting. */
+	if ((r = lg_inject_userfaultfd(&s->h.g, s->pid, O_CLOEXEC | O_NONBLOCK, false, err)) < 0)
+		return r;
+	s->uffd = r;
+	if ((r = lg_snap_uffd_api(s->uffd, err)))
+		return r;
+	for (i = 0; i < s->setup_plan.n; i++) {
+		const struct lg_plan_entry *e = &s->setup_plan.e[i];
+		const struct lg_mapping *m = &s->setup_plan.maps.v[e->map];
+		if (e->what != LG_DUMP_WHOLE || e->never_read || !protectable(m) ||
+		    shared_readonly(m))
+			continue;
+		if (!lg_snap_register(s->uffd, m->start, m->end) &&
+		    lg_ranges_add(&s->reg, m->start, m->end))
+			return lg_fail(err, ENOMEM, "registering");
+	}
+	if ((r = lg_snap_prearm_start(s->uffd, &s->pa, err)))
+		return r;
+	r = lg_dump_release(&s->h, &s->res->setup_ns, err);
+	if (s->have_file)
+		lg_core_file_watch_stop(&s->file, 0);
+	lg_tgroup_free(&s->h.g);
+	memset(&s->h, 0, sizeof(s->h));
+	return r;
+}
+
+static bool is_anon(const struct lg_plan *p, uint64_t start)
+{
+	size_t i;
+
+	for (i = 0; i < p->maps.n; i++)
+		if (p->maps.v[i].start == start)
+			return lg_mapping_is_private_anon(&p->maps.v[i]);
+	return false;
+}
+
+/* While the target runs: protect what is populated (private memory) or
+ * all of it (shared memory, whose holes get markers), then re-protect
+ * what it writes meanwhile, in rounds. */
+static int arm_running(struct sd *s, struct lg_error *err)
+{
+	uint64_t t = lg_now_ns(), stage = 0;
+	unsigned round;
+	size_t i;
+	int r;
+
+	/* The staging area for what the T0 stop will copy, faulted in now:
+	 * what the set-up plan could not protect, and room for more. */
+	for (i = 0; i < s->setup_plan.n; i++) {
+		const struct lg_plan_entry *e = &s->setup_plan.e[i];
+		const struct lg_mapping *m = &s->setup_plan.maps.v[e->map];
+		if (e->dump_len && !e->never_read && !shared_readonly(m) &&
+		    !in_ranges(&s->reg, m->start, m->end))
+			stage += e->dump_len;
+	}
+	stage += stage / 4 + (1u << 20);
+	if (stage > LG_SNAPSHOT_STOP_COPY_MAX)
+		stage = LG_SNAPSHOT_STOP_COPY_MAX;
+	if ((r = lg_copy_stage_init(&s->c, (size_t)(stage + LG_PAGE_SIZE - 1) & LG_PAGE_MASK, err)))
+		return r;
+
+	for (i = 0; i < s->reg.n; i++) {
+		const struct lg_range *g = &s->reg.v[i];
+		lg_ranges_clear(&s->scratch);
+		if (!is_anon(&s->setup_plan, g->start)) {
+			r = lg_snap_arm(s->uffd, g, 1, 2u << 20, NULL, err);
+		} else {
+			lg_ranges_clear(&s->unprot);
+			r = lg_snap_populated(s->pagemap, g->start, g->end, &s->scratch, &s->unprot,
+					      err);
+			if (!r)
+				r = lg_snap_arm(s->uffd, s->scratch.v, s->scratch.n, 2u << 20, NULL,
+						err);
+		}
+		if (r == -ENOENT)
+			continue;	/* unmapped meanwhile: seen at T0 */
+		if (r)
+			return r;
+	}
+	for (round = 0; round < SNAP_ROUNDS; round++) {
+		lg_ranges_clear(&s->scratch);
+		if ((r = lg_snap_prearm_take(s->pa, &s->scratch, err)) ||
+		    (r = lg_snap_arm(s->uffd, s->scratch.v, s->scratch.n, 0, NULL, err)))
+			return r;
+		s->res->rounds = round + 1;
+		if (lg_ranges_bytes(&s->scratch) / LG_PAGE_SIZE < SNAP_ROUND_PAGES)
+			break;
+	}
+	s->res->arm_ns = lg_now_ns() - t;
+	return 0;
+}
+
+/* Inside the T0 stop: what each mapping of the plan gets.  Protects what
+ * was not yet (holes filled since the arming, mappings new since the
+ * set-up stop) and lists the ranges and armed pages for the engine. */
+static int classify(struct sd *s, struct lg_error *err)
+{
+	size_t i;
+	int r;
+
+	s->kind = calloc(s->plan.n ? s->plan.n : 1, sizeof(*s->kind));
+	if (!s->kind)
+		return lg_fail(err, ENOMEM, "planning the snapshot");
+	for (i = 0; i < s->plan.n; i++) {
+		const struct lg_plan_entry *e = &s->plan.e[i];
+		const struct lg_mapping *m = &s->plan.maps.v[e->map];
+		uint64_t end = m->start + e->dump_len;
+		bool reg, anon = lg_mapping_is_private_anon(m);
+
+		if (!e->dump_len || e->never_read)
+			continue;
+		reg = in_ranges(&s->reg, m->start, m->end) && !overlaps(&s->removed, m->start, m->end);
+		if (!reg && e->what == LG_DUMP_WHOLE && protectable(m) && !shared_readonly(m)) {
+			/* New or changed since the set-up stop: a mapping
+			 * made anew is registered no longer. */
+			reg = !lg_snap_register(s->uffd, m->start, m->end);
+			if (reg && !anon &&
+			    (r = lg_snap_arm(s->uffd, &(struct lg_range){ m->start, end }, 1, 0, NULL, err)))
+				return r;
+		}
+		if (reg) {
+			s->kind[i] = K_PROT;
+			if (lg_ranges_add(&s->ranges, m->start, end))
+				return lg_fail(err, ENOMEM, "planning the snapshot");
+			if (!anon) {
+				if (lg_ranges_add(&s->armed, m->start, end))
+					return lg_fail(err, ENOMEM, "planning the snapshot");
+			} else {
+				/* Pages filled since they were armed (a write
+				 * to a hole does not fault) are not protected
+				 * yet: the scan finds them. */
+				lg_ranges_clear(&s->unprot);
+				if ((r = lg_snap_populated(s->pagemap, m->start, end, &s->armed,
+							   &s->unprot, err)) ||
+				    (r = lg_snap_arm(s->uffd, s->unprot.v, s->unprot.n, 0, NULL, err)))
+					return r;
+			}
+			s->res->protected_maps++;
+			s->res->protected_bytes += e->dump_len;
+		} else if (shared_readonly(m)) {
+			s->kind[i] = K_LATER;
+			s->res->later_maps++;
+			s->res->later_bytes += e->dump_len;
+		} else {
+			s->kind[i] = K_STOP;
+			s->res->stop_maps++;
+			s->res->stop_bytes += e->dump_len;
+		}
+	}
+	return 0;
+}
+
+/* The engine's seekable output: a page written by the target goes
+ * straight to its place in the file (from the fault server's thread). */
+static int place(void *ctx, uint64_t addr, const void *page)
+{
+	struct sd *s = ctx;
+	const uint64_t *w = page;
+	uint64_t off;
+	size_t i;
+
+	if (lg_stream_offset(&s->plan.layout, -1, addr, LG_PAGE_SIZE, &off))
+		return -EINVAL;
+	for (i = 0; i < LG_PAGE_SIZE / sizeof(*w) && !w[i]; i++)
+		;
+	if (i == LG_PAGE_SIZE / sizeof(*w))
+		return 0;	/* a hole already */
+	if (pwrite(s->file.fd, page, LG_PAGE_SIZE, (off_t)off) != LG_PAGE_SIZE)
+		return errno ? -errno : -EIO;
+	__atomic_add_fetch(&s->placed, LG_PAGE_SIZE, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The stop at T0. */
+static int final_stop(struct sd *s, struct lg_error *err)
+{
+	struct lg_snap_opts so = { .spill_fd = -1 };
+	uint64_t faults = 0;
+	size_t i;
+	int r, u;
+
+	if (s->have_file)
+		lg_core_file_watch_stop(&s->file, SNAP_STOP_WATCH_NS);
+	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)) ||
+	    (r = lg_plan_target(&s->plan, s->pid, s->pi.coredump_filter, s->o->all,
+				s->path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET, &s->setup_plan.maps,
+				&s->c.mem, err)) ||
+	    (r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
+		return r;
+	lg_ranges_clear(&s->scratch);
+	r = lg_snap_prearm_stop(s->pa, &s->scratch, &s->removed, &faults, err);
+	s->pa = NULL;
+	s->res->prearm_faults = faults;
+	if (r || (r = lg_snap_arm(s->uffd, s->scratch.v, s->scratch.n, 0, NULL, err)))
+		return r;
+	s->res->last_round_pages = lg_ranges_bytes(&s->scratch) / LG_PAGE_SIZE;
+	if ((r = classify(s, err)))
+		return r;
+	if (!s->path && s->res->stop_bytes > LG_SNAPSHOT_STOP_COPY_MAX)
+		return lg_failx(err, E2BIG,
+				"%llu KiB cannot be protected (private file mappings, shared file "
+				"mappings, memory under the process's own userfaultfd)",
+				(unsigned long long)(s->res->stop_bytes / 1024));
+	/* A stream's layout first: it gives the staged copies their offsets. */
+	if (!s->path) {
+		struct lg_buf notes = { 0 };
+		r = lg_note_core(&notes, &s->pi, &s->h.g, s->ti, &s->plan.maps);
+		if (!r)
+			r = lg_stream_layout(&s->plan.layout, &notes, &s->head);
+		lg_buf_free(&notes);
+		if (r)
+			return lg_fail(err, -r, "building the notes");
+		so.aside_pages = LG_SNAPSHOT_ASIDE_PAGES;
+		so.full = LG_SNAP_FULL_WAIT;
+		so.max_wait_ns = LG_SNAPSHOT_MAX_WAIT_NS;
+	} else {
+		so.place = place;
+		so.place_ctx = s;
+	}
+	/* Staged: read now, written once the target runs (a file) or when
+	 * the stream gets there. */
+	s->c.staging = true;
+	for (i = 0; i < s->plan.n; i++)
+		if (s->kind[i] == K_STOP && (r = lg_copy_entry(&s->c, &s->plan, i, err)))
+			return r;
+	s->c.staging = false;
+	u = s->uffd;
+	s->uffd = -1;	/* the engine's from now on */
+	if ((r = lg_snap_open(u, s->pid, s->ranges.v, s->ranges.n, s->armed.v, s->armed.n, &so,
+			      &s->snap, err)))
+		return r;
+	r = lg_dump_release(&s->h, &s->res->final_ns, err);
+	if (s->have_file)
+		lg_core_file_watch_stop(&s->file, 0);
+	return r;
+}
+
+static int out_put(struct sd *s, uint64_t off, const void *b, size_t len, struct lg_error *err)
+{
+	if (!s->path)
+		return lg_stream_put(&s->st, off, b, len, err);
+	return lg_core_file_write(&s->file, off, b, len, false, err);
+}
+
+/* Everything after T0, in address order. */
+static int write_out(struct sd *s, struct lg_error *err)
+{
+	struct lg_snap_chunk ch;
+	bool have = false;
+	size_t i, k;
+	int r;
+
+	if (!s->path && (r = lg_stream_put(&s->st, 0, s->head.p, s->head.len, err)))
+		return r;
+	if (s->path && (r = lg_copy_flush(&s->c, err)))
+		return r;
+	for (i = 0; i < s->plan.n; i++) {
+		const struct lg_plan_entry *e = &s->plan.e[i];
+		const struct lg_mapping *m = &s->plan.maps.v[e->map];
+		const struct lg_segment *seg = &s->plan.layout.seg[e->seg];
+
+		switch (s->kind[i]) {
+		case K_NONE:
+			break;
+		case K_STOP:
+			if (!s->path &&
+			    (r = lg_copy_flush_upto(&s->c, seg->offset + seg->filesz, err)))
+				return r;
+			break;
+		case K_LATER:
+			if ((r = lg_copy_entry(&s->c, &s->plan, i, err)))
+				return r;
+			break;
+		case K_PROT:
+			for (;;) {
+				if (!have) {
+					r = lg_snap_next(s->snap, &ch, err);
+					if (r < 0)
+						return r;
+					if (r == 0)
+						break;
+					have = true;
+				}
+				if (ch.addr >= m->start + e->dump_len)
+					break;
+				for (k = 0; k < ch.nruns; k++) {
+					const struct lg_range *run = &ch.runs[k];
+					uint64_t off = seg->offset + (run->start - m->start);
+					if ((r = out_put(s, off, ch.data + (run->start - ch.addr),
+							 run->end - run->start, err)))
+						return r;
+				}
+				have = false;
+			}
+			break;
+		}
+	}
+	if (!s->path)
+		return lg_stream_pad(&s->st, s->plan.layout.data_end, err);
+	return 0;
+}
+
+static void sd_free(struct sd *s)
+{
+	struct lg_ranges w = { 0 };
+
+	if (s->pa)
+		lg_snap_prearm_stop(s->pa, &w, NULL, NULL, NULL);
+	lg_ranges_free(&w);
+	if (s->snap)
+		lg_snap_close(s->snap, &s->res->snap, NULL);
+	if (s->uffd >= 0)
+		close(s->uffd);	/* wakes every waiting thread, removes every protection */
+	if (s->pagemap >= 0)
+		close(s->pagemap);
+	lg_dump_release(&s->h, &s->res->dump.pause_ns, NULL);
+	lg_tgroup_free(&s->h.g);
+	lg_copier_free(&s->c);
+	lg_plan_free(&s->setup_plan);
+	lg_plan_free(&s->plan);
+	lg_maps_free(&s->hint);
+	lg_procinfo_free(&s->pi);
+	lg_ranges_free(&s->reg);
+	lg_ranges_free(&s->ranges);
+	lg_ranges_free(&s->armed);
+	lg_ranges_free(&s->scratch);
+	lg_ranges_free(&s->unprot);
+	lg_ranges_free(&s->removed);
+	lg_buf_free(&s->head);
+	free(s->kind);
+	free(s->ti);
+}
+
+/* Errors that mean "this process cannot be snapshotted", not "the dump
+ * failed": the same dump is then made in stop mode. */
+static bool fall_back(int r)
+{
+	return r == -EPERM || r == -ENOTSUP || r == -E2BIG || r == -ENOSYS || r == -EINVAL ||
+	       r == -ENOBUFS;
+}
+
+static int stop_mode(pid_t pid, const char *path, int fd, const struct lg_dump_opts *o,
+		     struct lg_snapshot_result *res, struct lg_error *err)
+{
+	res->stop_mode = true;
+	return path ? lg_dump_stop(pid, path, o, &res->dump, err) :
+		      lg_dump_stop_stream(pid, fd, o, &res->dump, err);
+}
+
+int lg_dump_snapshot(pid_t pid, const char *path, int fd, const struct lg_dump_opts *o,
+		     struct lg_snapshot_result *res, struct lg_error *err)
+{
+	struct sd s = { .pid = pid, .path = path, .o = o, .res = res, .uffd = -1, .pagemap = -1 };
+	uint64_t t0 = lg_now_ns(), pause;
+	char pm[64];
+	bool started = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return lg_failx(err, ESRCH, "no such process");
+	if (!lg_snapshot_possible(pid, res->fallback, sizeof(res->fallback)))
+		return stop_mode(pid, path, fd, o, res, err);
+
+	if (path) {
+		/* The file first: a bad output path costs the target no stop. */
+		if ((r = lg_core_file_create(&s.file, path, err)))
+			goto out;
+		s.have_file = true;
+		r = lg_copier_init(&s.c, pid, &s.file, err);
+	} else {
+		lg_stream_init(&s.st, fd);
+		r = lg_copier_init_stream(&s.c, pid, &s.st, err);
+	}
+	if (r)
+		goto out;
+	snprintf(pm, sizeof(pm), "/proc/%d/pagemap", (int)pid);
+	if ((s.pagemap = open(pm, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = lg_fail(err, errno, "%s", pm);
+		goto out;
+	}
+	/* smaps walks every page table: read it while the target runs. */
+	if ((r = lg_procinfo_read(pid, &s.pi, err)) || (r = lg_maps_read(pid, true, &s.hint, err))) {
+		if (r == -ENOENT)
+			r = lg_failx(err, ESRCH, "no such process");
+		goto out;
+	}
+	started = true;
+	if ((r = setup_stop(&s, err)) || (r = arm_running(&s, err)) || (r = final_stop(&s, err)))
+		goto out;
+	if ((r = write_out(&s, err)))
+		goto out;
+	r = lg_snap_close(s.snap, &res->snap, err);
+	s.snap = NULL;
+	if (r)
+		goto out;
+	if (path) {
+		if ((r = lg_core_file_finish(&s.file, &s.plan.layout, &s.plan.maps, &s.pi, &s.h.g, s.ti,
+					     err)))
+			goto out;
+		s.have_file = false;
+	}
+	res->dump.threads = s.h.g.n;
+	res->dump.segments = s.plan.layout.n;
+	res->dump.bytes_read = s.c.bytes_read + res->snap.direct * LG_PAGE_SIZE +
+			       res->snap.copied * LG_PAGE_SIZE;
+	res->dump.bytes_written = path ? s.file.bytes_written + s.placed : s.st.off;
+	res->dump.unreadable = s.c.mem.unreadable;
+	res->dump.unreadable_maps = s.c.unreadable_maps;
+out:
+	sd_free(&s);
+	/* A stop that failed is in dump.pause_ns (sd_free released it). */
+	pause = res->setup_ns + res->final_ns + res->dump.pause_ns;
+	if (s.have_file)
+		lg_core_file_abort(&s.file);
+	if (r && path)
+		lg_core_file_remove_stale(path);
+	if (r && started && fall_back(r) && !s.st.off) {
+		/* Nothing reached the reader yet: the stop mode can still
+		 * make the whole core. */
+		snprintf(res->fallback, sizeof(res->fallback), "%s", err ? err->msg : "");
+		r = stop_mode(pid, path, fd, o, res, err);
+		res->dump.pause_ns += pause;
+	} else {
+		res->dump.pause_ns = pause;
+	}
+	res->dump.total_ns = lg_now_ns() - t0;
+	return r;
+}
