@@ -14,6 +14,7 @@
 #include "common/parse.h"
 #include "dump/dump.h"
 #include "dump/precopy.h"
+#include "dump/snapshot.h"
 #include "proc/proc.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
@@ -37,9 +38,13 @@ static void usage(FILE *out)
 		"  -a              dump every readable mapping, MADV_DONTDUMP ones included\n"
 		"                  (ignores /proc/PID/coredump_filter; never reads I/O mappings)\n"
 		"  -o PREFIX       write PREFIX.PID instead of core.PID\n"
+		"  -o -            write the core of the one PID given to standard output\n"
 		"  -g GDB, -d DIR  accepted for compatibility with gcore; no effect\n"
-		"  --mode=MODE     precopy (default): copy memory while the process runs and\n"
-		"                  stop it only to copy what changed; stop: stop it throughout\n"
+		"  --mode=MODE     precopy (default for files): copy memory while the process\n"
+		"                  runs and stop it only to copy what changed; snapshot\n"
+		"                  (default for -o -): the state of one instant, each page\n"
+		"                  copied once, before the process overwrites it; stop: stop\n"
+		"                  it throughout\n"
 		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
 		"  --max-passes=N  pre-copy passes after the first full one (default 16)\n"
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
@@ -98,14 +103,39 @@ static int write_stats(const char *path, const struct lg_buf *b)
 	return r;
 }
 
+enum mode { MODE_DEFAULT, MODE_PRECOPY, MODE_SNAPSHOT, MODE_STOP };
+
+/* A snapshot dump, into PATH or (PATH NULL) standard output. */
+static int dump_snapshot(pid_t pid, const char *path, const struct lg_precopy_opts *popts,
+			 bool verbose, struct lg_buf *json, struct lg_dump_result *res,
+			 struct lg_error *err)
+{
+	struct lg_dump_opts so = { .all = popts->all };
+	struct lg_snapshot_result sres;
+	struct lg_buf b = { 0 };
+	int r;
+
+	r = lg_dump_snapshot(pid, path, STDOUT_FILENO, &so, &sres, err);
+	*res = sres.dump;
+	if (sres.stop_mode && !r)
+		fprintf(stderr, "lgcore: %d: dumped in stop mode: %s\n", (int)pid, sres.fallback);
+	if (verbose && !lg_snapshot_report_text(&sres, &b))
+		fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
+	lg_buf_free(&b);
+	if (json && lg_snapshot_report_json(&sres, json))
+		json->len = 0;
+	return r;
+}
+
 /* Run one dump; report its phases when asked (--verbose, --stats).  The
  * report's own failure is *STATS_ERR (-errno), apart from the dump's. */
-static int dump(pid_t pid, const char *path, bool precopy, const struct lg_precopy_opts *popts,
+static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_precopy_opts *popts,
 		bool verbose, const char *stats, struct lg_dump_result *res, int *stats_err,
 		struct lg_error *err)
 {
 	struct lg_precopy_result pres;
 	struct lg_buf b = { 0 };
+	bool precopy = mode == MODE_PRECOPY;
 	int r, claim;
 
 	/* Only a claim held by another dumper stops us: without sockets (a
@@ -113,7 +143,26 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 	r = lg_claim(pid, &claim, err);
 	if (r == -EBUSY)
 		return r;
-	if (!precopy) {
+	*stats_err = 0;
+	if (mode == MODE_SNAPSHOT) {
+		r = dump_snapshot(pid, path, popts, verbose, stats ? &b : NULL, res, err);
+		if (stats)
+			*stats_err = b.len ? write_stats(stats, &b) : -ENOMEM;
+		lg_buf_free(&b);
+		lg_claim_release(claim);
+		return r;
+	}
+	if (!precopy && !path) {
+		struct lg_dump_opts so = { .all = popts->all };
+		r = lg_dump_stop_stream(pid, STDOUT_FILENO, &so, res, err);
+		memset(&pres, 0, sizeof(pres));
+		pres.dump = *res;
+		pres.kind = LG_TRACK_NONE;
+		pres.final_ns = res->pause_ns;
+		if (verbose)
+			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
+				res->pause_ns / 1e6, res->total_ns / 1e6);
+	} else if (!precopy) {
 		struct lg_dump_opts so = { .all = popts->all };
 		r = lg_dump_stop(pid, path, &so, res, err);
 		/* The same report, with no tracker, no pass, and the whole
@@ -132,13 +181,38 @@ static int dump(pid_t pid, const char *path, bool precopy, const struct lg_preco
 			fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
 		b.len = 0;
 	}
-	*stats_err = 0;
 	if (stats)
 		*stats_err = lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b) ?
 				     -ENOMEM : write_stats(stats, &b);
 	lg_buf_free(&b);
 	lg_claim_release(claim);
 	return r;
+}
+
+/* -o -: the one core to standard output; every message to stderr. */
+static int stream_one(pid_t pid, enum mode mode, const struct lg_precopy_opts *popts,
+		      bool verbose, const char *stats)
+{
+	struct lg_dump_result res;
+	struct lg_error err = { 0 };
+	int stats_err;
+
+	if (dump(pid, NULL, mode, popts, verbose, stats, &res, &stats_err, &err)) {
+		fprintf(stderr, "lgcore: failed to dump %d to standard output: %s\n", (int)pid,
+			err.msg);
+		return EXIT_DUMP_FAILED;
+	}
+	if (res.unreadable)
+		fprintf(stderr,
+			"lgcore: warning: %d: %llu KiB in %zu mappings could not be read and are zeros\n",
+			(int)pid, (unsigned long long)(res.unreadable / 1024), res.unreadable_maps);
+	fprintf(stderr, "Saved corefile of process %d to standard output\n", (int)pid);
+	if (stats_err) {
+		fprintf(stderr, "lgcore: core saved, but cannot write --stats %s: %s\n", stats,
+			strerror(-stats_err));
+		return EXIT_DUMP_FAILED;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -158,11 +232,12 @@ int main(int argc, char **argv)
 	struct lg_dump_opts opts = { 0 };
 	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000,
 					 .max_pause_ns = LG_MAX_PAUSE_DEFAULT_MS * 1000000ull };
-	bool precopy = true, verbose = false;
+	enum mode mode = MODE_DEFAULT;
+	bool verbose = false, stream;
 	const char *stats = NULL;
 	uint64_t v;
 	const char *prefix = "core";
-	int c, i;
+	int c, i, r;
 
 	while ((c = getopt_long(argc, argv, "+ahvo:g:d:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -176,11 +251,13 @@ int main(int argc, char **argv)
 		case 'd':
 			break;
 		case 'M':
-			if (!strcmp(optarg, "precopy") || !strcmp(optarg, "stop")) {
-				precopy = !strcmp(optarg, "precopy");
+			if (!strcmp(optarg, "precopy") || !strcmp(optarg, "snapshot") ||
+			    !strcmp(optarg, "stop")) {
+				mode = optarg[0] == 'p' ? MODE_PRECOPY :
+				       optarg[1] == 'n' ? MODE_SNAPSHOT : MODE_STOP;
 				break;
 			}
-			fprintf(stderr, "lgcore: --mode must be precopy or stop\n");
+			fprintf(stderr, "lgcore: --mode must be precopy, snapshot or stop\n");
 			return EXIT_USAGE;
 		case 'T':
 			if (lg_track_kind_parse(optarg, &popts.kind)) {
@@ -235,6 +312,27 @@ int main(int argc, char **argv)
 		}
 	}
 
+	stream = !strcmp(prefix, "-");
+	if (stream && argc - optind > 1) {
+		fprintf(stderr, "lgcore: -o - writes one core: give one process id\n");
+		return EXIT_USAGE;
+	}
+	if (stream && mode == MODE_PRECOPY) {
+		/* Pre-copy rewrites pages it copied before: a pipe cannot. */
+		fprintf(stderr, "lgcore: --mode=precopy cannot write to -o -: use snapshot or stop\n");
+		return EXIT_USAGE;
+	}
+	if (stream && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "lgcore: not writing a core to a terminal: redirect or pipe standard output\n");
+		return EXIT_USAGE;
+	}
+	if (mode == MODE_DEFAULT)
+		mode = stream ? MODE_SNAPSHOT : MODE_PRECOPY;
+	/* A reader that goes away is a failed dump to report (EPIPE), not
+	 * a signal that kills us mid-stream. */
+	if (stream)
+		signal(SIGPIPE, SIG_IGN);
+
 	/* A write past RLIMIT_FSIZE must fail with EFBIG and be reported, not
 	 * kill us with the core half-written. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -255,14 +353,21 @@ int main(int argc, char **argv)
 		int stats_err, sig;
 
 		parse_pid(argv[i], &pid);
+		popts.all = opts.all;
+		if (stream) {
+			r = stream_one(pid, mode, &popts, verbose, stats);
+			if (r || !(sig = lg_cancel_pending()))
+				return r;
+			fprintf(stderr, "lgcore: interrupted by SIG%s\n", sigabbrev_np(sig));
+			return EXIT_DUMP_FAILED;
+		}
 		if (asprintf(&path, "%s.%d", prefix, (int)pid) < 0) {
 			fprintf(stderr, "lgcore: out of memory\n");
 			return EXIT_DUMP_FAILED;
 		}
-		popts.all = opts.all;
-		if (dump(pid, path, precopy, &popts, verbose, stats, &res, &stats_err, &err)) {
+		if (dump(pid, path, mode, &popts, verbose, stats, &res, &stats_err, &err)) {
 			fprintf(stderr, "lgcore: failed to create %s: %s%s\n", path, err.msg,
-				err.code == ETIME && precopy ?
+				err.code == ETIME && mode == MODE_PRECOPY ?
 					" (--max-pause; --mode=stop dumps it in one stop)" : "");
 			free(path);
 			return EXIT_DUMP_FAILED;
