@@ -30,6 +30,20 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
+/* Free text in a JSON string: quotes and backslashes escaped, control
+ * characters as spaces. */
+static void escape(const char *in, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (; *in && k + 2 < outlen; in++) {
+		if (*in == '"' || *in == '\\')
+			out[k++] = '\\';
+		out[k++] = (unsigned char)*in < 0x20 ? ' ' : *in;
+	}
+	out[k] = 0;
+}
+
 int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 {
 	size_t i;
@@ -82,15 +96,8 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 	size_t i;
 	int e = 0;
 	char fb[sizeof(r->fallback) * 2];
-	size_t k = 0;
 
-	/* The fallback reason is free text: escape quotes and backslashes. */
-	for (i = 0; r->fallback[i] && k + 2 < sizeof(fb); i++) {
-		if (r->fallback[i] == '"' || r->fallback[i] == '\\')
-			fb[k++] = '\\';
-		fb[k++] = (unsigned char)r->fallback[i] < 0x20 ? ' ' : r->fallback[i];
-	}
-	fb[k] = 0;
+	escape(r->fallback, fb, sizeof(fb));
 	e |= addf(o, "{\"mode\": \"%s\", \"tracker\": \"%s\", \"fallback\": \"%s\",\n", mode,
 		  lg_track_kind_name(r->kind), fb);
 	e |= addf(o, " \"tracked_maps\": %zu, \"untracked_maps\": %zu,\n", r->tracked_maps,
@@ -126,20 +133,6 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  (unsigned long long)r->dump.bytes_read, (unsigned long long)r->dump.bytes_written,
 		  (unsigned long long)r->dump.unreadable);
 	return e ? -ENOMEM : 0;
-}
-
-/* Free text in a JSON string: quotes and backslashes escaped, control
- * characters as spaces. */
-static void escape(const char *in, char *out, size_t outlen)
-{
-	size_t k = 0;
-
-	for (; *in && k + 2 < outlen; in++) {
-		if (*in == '"' || *in == '\\')
-			out[k++] = '\\';
-		out[k++] = (unsigned char)*in < 0x20 ? ' ' : *in;
-	}
-	out[k] = 0;
 }
 
 int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o)
