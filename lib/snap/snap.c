@@ -581,8 +581,10 @@ static void serve_fault(struct lg_snap *s, uint64_t x, uint64_t since)
 {
 	int r = serve(s, x);
 
-	if (r == -ENOBUFS && !since)
+	if (r == -ENOBUFS && !since) {
 		since = lg_now_ns();
+		STAT_ADD(s->st.full, 1);
+	}
 	if (r == -EAGAIN || r == -ENOBUFS) {
 		if (pend_add(s, x, r == -ENOBUFS ? since : 0)) {
 			srv_fail(s, ENOMEM, "snapshot: out of memory for waiting faults");
@@ -1074,6 +1076,11 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 	return 1;
 }
 
+uint64_t lg_snap_full_count(struct lg_snap *s)
+{
+	return __atomic_load_n(&s->st.full, __ATOMIC_RELAXED);
+}
+
 void lg_snap_get_stats(struct lg_snap *s, struct lg_snap_stats *st)
 {
 	pthread_mutex_lock(&s->lk);
@@ -1108,6 +1115,19 @@ static void timed_call(struct lg_snap *s, unsigned long req, void *arg, uint64_t
 		*max = dt;
 }
 
+/* Piece I as it is now, read under the lock; false past the last. */
+static bool piece_at(struct lg_snap *s, size_t i, struct piece *out)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lk);
+	ok = i < s->npc;
+	if (ok)
+		*out = s->pc[i];
+	pthread_mutex_unlock(&s->lk);
+	return ok;
+}
+
 /* Unprotect what the streamer has not reached (everything when
  * STREAMED_ONLY is false), then unregister every live piece, chunk by
  * chunk, then stop the server and close the descriptor.  The server, if
@@ -1124,9 +1144,17 @@ static void undo(struct lg_snap *s, bool streamed_only)
 	if (s->th_started)
 		kick(s);
 	t0 = lg_now_ns();
-	for (i = 0; i < s->npc; i++) {
-		const struct piece *p = &s->pc[i];
-		uint64_t a = p->t0;
+	/* The server goes on handling the target's unmaps and remaps, which
+	 * split and grow the pieces under the lock: each piece is read under
+	 * it.  One split meanwhile may make us skip a piece, whose
+	 * protection close() then clears. */
+	for (i = 0;; i++) {
+		struct piece pc;
+		const struct piece *p = &pc;
+		uint64_t a;
+		if (!piece_at(s, i, &pc))
+			break;
+		a = p->t0;
 		if (p->gone)
 			continue;
 		/* Everything below the cursor was streamed and unprotected. */
@@ -1150,9 +1178,14 @@ static void undo(struct lg_snap *s, bool streamed_only)
 	t0 = lg_now_ns();
 	/* UFFDIO_UNREGISTER takes the mmap lock for writing: small calls.
 	 * It also wakes the faults still queued in the range. */
-	for (i = 0; i < s->npc; i++) {
-		const struct piece *p = &s->pc[i];
-		uint64_t a = p->cur, end = p->cur + (p->end - p->t0);
+	for (i = 0;; i++) {
+		struct piece pc;
+		const struct piece *p = &pc;
+		uint64_t a, end;
+		if (!piece_at(s, i, &pc))
+			break;
+		a = p->cur;
+		end = p->cur + (p->end - p->t0);
 		if (p->gone)
 			continue;
 		while (a < end) {

@@ -173,6 +173,7 @@ struct lg_snap_stats {
 	uint64_t placed;		/* of which written to their place (place()) */
 	uint64_t aside_peak;		/* most pages aside at once */
 	uint64_t max_service_ns;	/* longest single fault service */
+	uint64_t full;			/* faults that found the store full */
 	uint64_t waits;			/* faults that waited for a free slot */
 	uint64_t wait_ns, max_wait_ns;	/* how long, in total and at most */
 	uint64_t direct;		/* pages the streamer read from the target */
@@ -211,6 +212,8 @@ struct lg_snap_chunk {
 int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *err);
 
 void lg_snap_get_stats(struct lg_snap *s, struct lg_snap_stats *st);
+/* How many faults found the aside store full so far (cheap, any thread). */
+uint64_t lg_snap_full_count(struct lg_snap *s);
 
 /* Remove every protection left (chunk by chunk, each call holding the
  * target's mmap lock only briefly), unregister the ranges, stop the
