@@ -163,6 +163,10 @@ int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o
 		  (unsigned long long)s->placed, (unsigned long long)s->aside_peak,
 		  ms(s->max_service_ns), (unsigned long long)s->waits, ms(s->max_wait_ns),
 		  (unsigned long long)s->dropped);
+	if (r->late_ns)
+		e |= addf(o, "slow reader: %llu faults found the aside store full; stopped from "
+			  "byte %llu of the stream to its end: %.3f ms\n",
+			  (unsigned long long)s->full, (unsigned long long)r->late_from, ms(r->late_ns));
 	e |= addf(o, "teardown: unprotect %.3f ms, unregister %.3f ms, longest call %.3f ms\n",
 		  ms(s->unprotect_ns), ms(s->unregister_ns), ms(s->max_teardown_call_ns));
 	e |= addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
@@ -180,6 +184,8 @@ int lg_snapshot_report_json(const struct lg_snapshot_result *r, struct lg_buf *o
 	escape(r->fallback, fb, sizeof(fb));
 	e |= addf(o, "{\"mode\": \"%s\", \"fallback\": \"%s\",\n", r->stop_mode ? "stop" : "snapshot",
 		  fb);
+	e |= addf(o, " \"late_stop\": {\"ms\": %.3f, \"from_byte\": %llu, \"full\": %llu},\n",
+		  ms(r->late_ns), (unsigned long long)r->late_from, (unsigned long long)s->full);
 	e |= addf(o, " \"setup_stop_ms\": %.3f, \"arm_ms\": %.3f, \"rounds\": %u, "
 		  "\"prearm_faults\": %llu,\n",
 		  ms(r->setup_ns), ms(r->arm_ns), r->rounds, (unsigned long long)r->prearm_faults);

@@ -42,6 +42,7 @@ struct sd {
 	struct lg_procinfo pi;
 	struct lg_maps hint;
 	struct lg_dump_hold h;
+	struct lg_dump_hold late;	/* for a slow reader */
 	struct lg_plan setup_plan, plan;
 	struct lg_threadinfo *ti;
 	int uffd, pagemap;
@@ -340,8 +341,7 @@ static int final_stop(struct sd *s, struct lg_error *err)
 		if (r)
 			return lg_fail(err, -r, "building the notes");
 		so.aside_pages = LG_SNAPSHOT_ASIDE_PAGES;
-		so.full = LG_SNAP_FULL_WAIT;
-		so.max_wait_ns = LG_SNAPSHOT_MAX_WAIT_NS;
+		so.full = LG_SNAP_FULL_WAIT;	/* until write_out() stops the process */
 	} else {
 		so.place = place;
 		so.place_ctx = s;
@@ -369,6 +369,20 @@ static int out_put(struct sd *s, uint64_t off, const void *b, size_t len, struct
 	if (!s->path)
 		return lg_stream_put(&s->st, off, b, len, err);
 	return lg_core_file_write(&s->file, off, b, len, false, err);
+}
+
+/* Between two chunks of a stream: once a write of the process found the
+ * aside store full, stop the process until the end (snapshot.h). */
+static int slow_reader(struct sd *s, struct lg_error *err)
+{
+	int r;
+
+	if (s->path || s->late.held || !lg_snap_full_count(s->snap))
+		return 0;
+	if ((r = lg_dump_hold(&s->late, s->pid, 0, err)))
+		return r;
+	s->res->late_from = s->st.off;
+	return 0;
 }
 
 /* Everything after T0, in address order. */
@@ -412,6 +426,8 @@ static int write_out(struct sd *s, struct lg_error *err)
 				}
 				if (ch.addr >= m->start + e->dump_len)
 					break;
+				if ((r = slow_reader(s, err)))
+					return r;
 				for (k = 0; k < ch.nruns; k++) {
 					const struct lg_range *run = &ch.runs[k];
 					uint64_t off = seg->offset + (run->start - m->start);
@@ -424,9 +440,9 @@ static int write_out(struct sd *s, struct lg_error *err)
 			break;
 		}
 	}
-	if (!s->path)
-		return lg_stream_pad(&s->st, s->plan.layout.data_end, err);
-	return 0;
+	if (!s->path && (r = lg_stream_pad(&s->st, s->plan.layout.data_end, err)))
+		return r;
+	return lg_dump_release(&s->late, &s->res->late_ns, err);
 }
 
 static void sd_free(struct sd *s)
@@ -443,7 +459,9 @@ static void sd_free(struct sd *s)
 	if (s->pagemap >= 0)
 		close(s->pagemap);
 	lg_dump_release(&s->h, &s->res->dump.pause_ns, NULL);
+	lg_dump_release(&s->late, &s->res->late_ns, NULL);
 	lg_tgroup_free(&s->h.g);
+	lg_tgroup_free(&s->late.g);
 	lg_copier_free(&s->c);
 	lg_plan_free(&s->setup_plan);
 	lg_plan_free(&s->plan);
@@ -539,7 +557,7 @@ int lg_dump_snapshot(pid_t pid, const char *path, int fd, const struct lg_dump_o
 out:
 	sd_free(&s);
 	/* A stop that failed is in dump.pause_ns (sd_free released it). */
-	pause = res->setup_ns + res->final_ns + res->dump.pause_ns;
+	pause = res->setup_ns + res->final_ns + res->late_ns + res->dump.pause_ns;
 	if (s.have_file)
 		lg_core_file_abort(&s.file);
 	if (r && path)

@@ -52,10 +52,12 @@
 /* Pages of T0 content a stream holds aside for pages the target writes
  * before they were streamed (32 MiB). */
 #define LG_SNAPSHOT_ASIDE_PAGES 8192
-/* A writer that finds the aside store full waits for the reader at most
- * this long; then the dump fails and every waiting writer is released:
- * a stalled reader must never freeze the process. */
-#define LG_SNAPSHOT_MAX_WAIT_NS (100ull * 1000000)
+/* When a page the process writes finds the aside store full (a reader
+ * slower than its writes), the writer waits while the streamer finishes
+ * its chunk, and then the process is stopped for the rest of the stream:
+ * the core is still the state of T0, every page is still read once, and
+ * the process is frozen only as long as the reader needs, as in stop
+ * mode (counted in the pause). */
 
 struct lg_snapshot_result {
 	struct lg_dump_result dump;
@@ -63,6 +65,8 @@ struct lg_snapshot_result {
 	char fallback[200];		/* why */
 	uint64_t setup_ns;		/* the set-up stop */
 	uint64_t final_ns;		/* the stop at T0 */
+	uint64_t late_ns;		/* stopped for a slow reader, after T0 */
+	uint64_t late_from;		/* at this byte of the stream */
 	uint64_t arm_ns;		/* arming while the target ran */
 	unsigned rounds;		/* re-arming rounds */
 	uint64_t last_round_pages;	/* re-armed in the T0 stop */

@@ -4,11 +4,15 @@
  *   uffd=yes|no        uffd.why=REASON        (lg_track_probe)
  *   soft-dirty=yes|no  soft-dirty.why=REASON
  *   kernel.uffd=yes|no kernel.soft-dirty=yes|no   (asked independently)
+ *   snapshot=yes|no    snapshot.why=REASON    (lg_snap_probe)
  * Exit 0, or 1 when the library and the kernel disagree: a tracker the
  * library calls unavailable on a kernel that offers it would be skipped
- * by every test, so that is a failure, not a skip. */
+ * by every test, so that is a failure, not a skip.  Likewise the snapshot
+ * mode's synchronous write-protect (Linux 5.7) on a kernel with the
+ * asynchronous one (6.7). */
 #include <stdio.h>
 
+#include "snap/snap.h"
 #include "track/track.h"
 #include "../kernel-offers.h"
 
@@ -27,7 +31,7 @@ static int report(const char *kind, bool lib, const char *lib_why, bool kernel,
 int main(void)
 {
 	struct lg_track_probe p;
-	char uffd_why[160], sd_why[160];
+	char uffd_why[160], sd_why[160], snap_why[200] = "";
 	bool uffd = lgt_kernel_offers_uffd(uffd_why, sizeof(uffd_why));
 	bool sd = lgt_kernel_offers_soft_dirty(sd_why, sizeof(sd_why));
 	int bad = 0;
@@ -36,5 +40,15 @@ int main(void)
 	bad |= report("uffd", p.uffd, p.uffd_why, uffd, uffd_why);
 	bad |= report("soft-dirty", p.soft_dirty, p.soft_dirty_why, sd, sd_why);
 	printf("best=%s\n", lg_track_kind_name(lg_track_best(&p)));
+	if (lg_snap_probe(snap_why, sizeof(snap_why))) {
+		printf("snapshot=no\nsnapshot.why=%s\n", snap_why);
+		if (uffd) {
+			fprintf(stderr, "track-probe: the kernel offers asynchronous write-protect, "
+				"but lg_snap_probe() says: %s\n", snap_why);
+			bad = 1;
+		}
+	} else {
+		printf("snapshot=yes\nsnapshot.why=\n");
+	}
 	return bad;
 }

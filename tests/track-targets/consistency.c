@@ -1,9 +1,9 @@
 /* A busy target whose core must be one snapshot, and its checker.
  *
- *   consistency run RATE     writers write RATE page records/s each (0: flat
- *                            out); prints "world ADDR" then "ready"
- *   consistency check CORE ADDR   reads the core and checks it; exit 0 if
- *                            consistent, 1 with the first problem if not
+ *   consistency run RATE [LOG]  writers write RATE page records/s each (0:
+ *                            flat out); prints "world ADDR" then "ready"
+ *   consistency check CORE ADDR [LOG]   reads the core and checks it; exit 0
+ *                            if consistent, 1 with the first problem if not
  *
  * Each writer owns NPAGES pages, a counter G and a journal: operation s
  * (a page record or a MADV_DONTNEED) is applied, journalled at s % NJ, and
@@ -13,12 +13,20 @@
  * before a later write that the dump missed has an older seq; a torn copy
  * fails its checksum; a page from after the snapshot has seq > G.  Only
  * operation G+1 may be half done.  A mapper thread maps, fills, publishes,
- * unpublishes and unmaps regions; a spawner creates threads that exit. */
+ * unpublishes and unmaps regions; a spawner creates threads that exit.
+ *
+ * With LOG, every discard (a zap, an unmap) is first appended to the file
+ * LOG, outside the process's memory.  A snapshot-mode core is the state at
+ * its start except for memory the process discards before it was written
+ * out (the kernel drops it first): given the LOG, the checker accepts
+ * zeros exactly where a discard after the snapshot's G happened, and says
+ * how many. */
 #include <elf.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +67,24 @@ struct world {
 
 static struct world *W;
 static long rate;
+static int logfd = -1;
+
+/* Appended before the discard, so that every discard is in the log. */
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char line[96];
+	va_list ap;
+	int n;
+
+	if (logfd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (write(logfd, line, (size_t)n) != n)
+		_exit(3);
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -110,6 +136,7 @@ static void *writer_main(void *arg)
 		p = (uint32_t)(seed % NPAGES);
 		if (s % 64 == 0) {
 			w->journal[s % NJ] = p | ZAP;
+			logf_("z %u %u %llu\n", id, p, (unsigned long long)s);
 			madvise(&w->pages[p], PAGE, MADV_DONTNEED);
 		} else {
 			w->journal[s % NJ] = p;
@@ -132,6 +159,7 @@ static void *mapper_main(void *arg)
 			void *old = (void *)(uintptr_t)W->maps[i].addr;
 			size_t olen = W->maps[i].len;
 			__atomic_store_n(&W->maps[i].addr, 0, __ATOMIC_RELEASE);
+			logf_("u %d %llu\n", i, (unsigned long long)W->maps[i].gen);
 			munmap(old, olen);
 		}
 		gen++;
@@ -235,7 +263,51 @@ static int bad(const char *fmt, ...)
 	return 1;
 }
 
-static int check(const char *core, uint64_t waddr)
+/* The discards a LOG holds: the last zap of each page, the unmapped
+ * region generations. */
+static uint64_t lastzap[NWRITERS][NPAGES];
+static uint64_t *unmapped;
+static size_t nunmapped;
+
+static int read_log(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	unsigned a, b;
+	unsigned long long c;
+	char t;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, " %c", &t) == 1) {
+		if (t == 'z' && fscanf(f, "%u %u %llu", &a, &b, &c) == 3 && a < NWRITERS &&
+		    b < NPAGES) {
+			if (c > lastzap[a][b])
+				lastzap[a][b] = c;
+		} else if (t == 'u' && fscanf(f, "%u %llu", &a, &c) == 2) {
+			uint64_t *n = realloc(unmapped, (nunmapped + 1) * sizeof(*n));
+			if (!n)
+				return -1;
+			unmapped = n;
+			unmapped[nunmapped++] = c * NMAPS + a;
+		} else {
+			break;	/* a line cut short by the kill: the rest is unused */
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static bool was_unmapped(int i, uint64_t gen)
+{
+	size_t k;
+
+	for (k = 0; k < nunmapped; k++)
+		if (unmapped[k] == gen * NMAPS + (uint64_t)i)
+			return true;
+	return false;
+}
+
+static int check(const char *core, uint64_t waddr, const char *log)
 {
 	static struct world w;
 	static uint32_t journal[NJ];
@@ -243,7 +315,10 @@ static int check(const char *core, uint64_t waddr)
 	static struct rec r;
 	Elf64_Ehdr eh;
 	int i;
-	uint64_t checked = 0, zeros = 0, maps = 0;
+	uint64_t checked = 0, zeros = 0, maps = 0, dropped = 0, dropped_maps = 0;
+
+	if (log && read_log(log))
+		return bad("cannot read the log %s", log);
 
 	cfd = open(core, O_RDONLY);
 	if (cfd < 0 || pread(cfd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4))
@@ -288,6 +363,11 @@ static int check(const char *core, uint64_t waddr)
 				continue;
 			}
 			if (r.seq == 0) {
+				if (want && lastzap[i][p] > g) {
+					/* Discarded after the snapshot. */
+					dropped++;
+					continue;
+				}
 				if (want)
 					return bad("writer %d page %u: zeros, but op %llu wrote it", i, p,
 						   (unsigned long long)want);
@@ -317,12 +397,18 @@ static int check(const char *core, uint64_t waddr)
 	}
 	for (i = 0; i < NMAPS; i++) {
 		uint64_t k, v;
+		bool gone;
 		if (!w.maps[i].addr)
 			continue;
+		gone = was_unmapped(i, w.maps[i].gen);
 		for (k = 0; k < w.maps[i].len / 8; k += 61) {
 			if (core_read(w.maps[i].addr + k * 8, &v, 8))
 				return bad("mapped region %d at %#llx missing from the core", i,
 					   (unsigned long long)w.maps[i].addr);
+			if (v == 0 && gone) {
+				dropped_maps++;
+				break;
+			}
 			if (v != (w.maps[i].gen ^ k))
 				return bad("mapped region %d (gen %llu) word %llu holds %#llx", i,
 					   (unsigned long long)w.maps[i].gen, (unsigned long long)k,
@@ -330,20 +416,27 @@ static int check(const char *core, uint64_t waddr)
 		}
 		maps++;
 	}
-	printf("consistent: G=%llu/%llu, %llu records, %llu zapped pages, %llu mapped regions\n",
+	printf("consistent: G=%llu/%llu, %llu records, %llu zapped pages, %llu mapped regions",
 	       (unsigned long long)w.w[0].g, (unsigned long long)w.w[1].g, (unsigned long long)checked,
 	       (unsigned long long)zeros, (unsigned long long)maps);
+	if (log)
+		printf("; discarded after the snapshot: %llu pages, %llu regions",
+		       (unsigned long long)dropped, (unsigned long long)dropped_maps);
+	printf("\n");
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "run")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "run")) {
 		rate = atol(argv[2]);
+		if (argc == 4 && (logfd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+					       0600)) < 0)
+			return 2;
 		return run();
 	}
-	if (argc == 4 && !strcmp(argv[1], "check"))
-		return check(argv[2], strtoull(argv[3], NULL, 0));
-	fprintf(stderr, "usage: consistency run RATE | check CORE WORLD\n");
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "check"))
+		return check(argv[2], strtoull(argv[3], NULL, 0), argc == 5 ? argv[4] : NULL);
+	fprintf(stderr, "usage: consistency run RATE [LOG] | check CORE WORLD [LOG]\n");
 	return 2;
 }
