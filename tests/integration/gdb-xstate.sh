@@ -55,7 +55,7 @@ cmds=()
 while IFS='=' read -r name val; do
 	cmds+=("print/x \$$name")
 done <"$T/want"
-for c in gc ls lg; do
+for c in $LG_CORES; do
 	ask $c "$T/all.$c" "info all-registers"
 	ask $c "$T/truth.$c" "${cmds[@]}"
 	sed 's/^\$[0-9]* = //' "$T/truth.$c" | paste -d= <(cut -d= -f1 "$T/want") - >"$T/got.$c"
@@ -64,7 +64,7 @@ n=$(wc -l <"$T/want")
 [ "$n" -ge 17 ] || lg_hard "the target printed only $n vector facts"
 
 # lgcore's cores: every value right, nothing unavailable.
-for c in ls lg; do
+for c in $LG_OURS; do
 	grep -q '<unavailable>' "$T/all.$c" "$T/got.$c" &&
 		lg_fail "$(lg_name_of $c): gdb shows registers <unavailable>: $(grep -h -m3 '<unavailable>' "$T/all.$c" "$T/got.$c" | cut -c1-80)"
 	if ! cmp -s "$T/got.$c" "$T/want"; then
@@ -87,10 +87,10 @@ done
 [ -n "$wrong" ] && lg_info "gcore's core (and gdb 13 live) read wrong: $wrong(this CPU's XSAVE layout is not Intel's; lgcore's are right)"
 
 # Everything else in info all-registers: the same in all four views.
-for c in gc ls lg; do
+for c in $LG_CORES; do
 	cp "$T/all.$c" "$T/rest.$c"
 done
-lg_drop_misread "$T/rest.gc" "$T/rest.ls" "$T/rest.lg"
+lg_drop_misread "$T/rest.gc" "$T/rest.ls" "$T/rest.lg" "$T/rest.st"
 lg_same3 "gdb: info all-registers of the vector thread, but the misread registers" rest
 lg_same "gdb: info all-registers, lgcore --mode=stop vs lgcore" "$T/all.ls" "$T/all.lg"
 

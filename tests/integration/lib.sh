@@ -166,6 +166,28 @@ lg_lgcore() {
 	return 0
 }
 
+# lg_lgcore_stream PID NAME [ARGS...]: lgcore ARGS -o - PID through zstd
+# and back into $T/NAME.PID; must succeed, say "Saved corefile of process
+# PID to standard output" on stderr, and hold the declared memory.
+lg_lgcore_stream() {
+	local pid=$1 name=$2; shift 2
+	lg_need_lgcore
+	command -v zstd >/dev/null || lg_hard "zstd not installed (tools/install-deps.sh installs it)"
+	LG_RUNS=$((LG_RUNS + 1))
+	ERR=$T/lgcore.$LG_RUNS.err
+	"$LGCORE" -o - "$@" "$pid" 2>"$ERR" | zstd -q | zstd -qd >"$T/$name.$pid"
+	RC=${PIPESTATUS[0]}
+	if [ "$RC" != 0 ]; then
+		cat "$ERR" >&2
+		lg_fail "lgcore -o -${*:+ $*} $pid | zstd exited $RC"
+		return 1
+	fi
+	grep -qx "Saved corefile of process $pid to standard output" "$ERR" ||
+		lg_fail "lgcore -o - printed no 'Saved corefile of process $pid to standard output'"
+	lg_check_core "$T/$name.$pid" "$pid"
+	return 0
+}
+
 # lg_control_dump PID: an error-path test's proof that the lgcore under
 # test works at all: a dump of the live target PID succeeds and holds its
 # memory; the core is removed afterwards.

@@ -66,7 +66,7 @@ grep -q 'tid = ' "$T/threads.gc" || lg_hard "lldb shows no thread in gcore's cor
 # mxcsr_mask: what each writer puts there, then out of the comparison.
 grep -q 'mxcsrmask = 0x00000000$' "$T/regs.gc" ||
 	lg_fail "gcore's core: mxcsrmask is not 0 (the row \"mxcsr_mask\" is out of date)"
-for c in ls lg; do
+for c in $LG_OURS; do
 	grep 'mxcsrmask = ' "$T/regs.$c" | grep -q ' = 0x00000000$' &&
 		lg_fail "$(lg_name_of $c): mxcsrmask is 0, not the CPU's MXCSR_MASK"
 done

@@ -1,9 +1,10 @@
 # Helpers for the reader tests (one script per debugger that reads cores);
 # sourced after lib.sh.
 #
-# Every reader test takes three cores of one SIGSTOPped state: gcore's
+# Every reader test takes four cores of one SIGSTOPped state: gcore's
 # first (the reference, and gcore is known to leave a stopped process as it
-# was), then lgcore --mode=stop, then lgcore in its default (pre-copy) mode.
+# was), then lgcore --mode=stop, then lgcore in its default (pre-copy) mode,
+# then lgcore -o - through zstd (a stream, in the kernel's order).
 # It asks the reader the same questions of each and requires the same
 # answers, except where a row of the table in README ("Differences from
 # gcore") says otherwise; those rows are normalised here, each with its name.
@@ -22,7 +23,8 @@
 : "${PYTHON:=$(command -v python3 || true)}"
 
 # lg_three_dumps TARGET [ARGS...]: start TARGET, SIGSTOP it, dump it with
-# gcore (GCC), lgcore --mode=stop (LSC) and lgcore (LGC), checking that it
+# gcore (GCC), lgcore --mode=stop (LSC), lgcore (LGC) and lgcore -o - (STC),
+# checking that it
 # is still stopped and untraced after each; lg_check_core compares the
 # main thread's stack and the target's declared regions with every core.
 # lg_between, if defined, runs after gcore (e.g. to ask a debugger attached
@@ -44,26 +46,28 @@ lg_three_dumps() {
 	lg_check_stopped "$TPID" "after lgcore --mode=stop"
 	lg_lgcore "$TPID" lg || lg_done
 	lg_check_stopped "$TPID" "after lgcore"
-	GCC=$T/gc.$TPID LSC=$T/ls.$TPID LGC=$T/lg.$TPID
-	LG_CORES="gc ls lg"
+	lg_lgcore_stream "$TPID" st || lg_done
+	lg_check_stopped "$TPID" "after lgcore -o -"
+	GCC=$T/gc.$TPID LSC=$T/ls.$TPID LGC=$T/lg.$TPID STC=$T/st.$TPID
+	LG_CORES="gc ls lg st" LG_OURS="ls lg st"
 }
 
 # lg_core_of NAME: the core file of gc, ls or lg.
 lg_core_of() {
-	case $1 in gc) echo "$GCC";; ls) echo "$LSC";; lg) echo "$LGC";; esac
+	case $1 in gc) echo "$GCC";; ls) echo "$LSC";; lg) echo "$LGC";; st) echo "$STC";; esac
 }
 
 # lg_name_of NAME: how a failure message names that core.
 lg_name_of() {
 	case $1 in gc) echo "gcore's core";; ls) echo "lgcore --mode=stop's core";;
-	lg) echo "lgcore's core";; esac
+	lg) echo "lgcore's core";; st) echo "lgcore -o -'s core";; esac
 }
 
-# lg_same3 WHAT PREFIX: $T/PREFIX.gc, .ls and .lg hold the reader's answers
-# about each core; lgcore's two must equal gcore's.
+# lg_same3 WHAT PREFIX: $T/PREFIX.gc, .ls, .lg and .st hold the reader's
+# answers about each core; lgcore's must equal gcore's.
 lg_same3() {
 	local what=$1 pre=$2 c
-	for c in ls lg; do
+	for c in $LG_OURS; do
 		if ! cmp -s "$T/$pre.$c" "$T/$pre.gc"; then
 			lg_fail "$what: $(lg_name_of $c) differs from gcore's (- $c, + gc):"
 			diff -u "$T/$pre.$c" "$T/$pre.gc" | head -n 40 >&2
