@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-hbrate() { [ "$1" = max ] && echo 1000000000000 || echo "$1"; }
+hbrate() { [ "$1" = max ] && echo -1 || echo "$1"; }
 start_hb() { # size rate
 	: >"$dir/hb"
 	"$HB" "$1" "$(hbrate "$2")" >"$dir/hb" &
@@ -52,8 +52,8 @@ start_hb() { # size rate
 		kill -0 "$pid" 2>/dev/null || { echo "heartbeat died" >&2; exit 1; }
 		sleep 0.1
 	done
+	hb0=$(date +%s%N)	# it counts its writes from "ready"
 	sleep 1
-	hb0=$(date +%s%N)
 }
 stop_hb() { # sets gap (ms), wps (writes/s over its life after ready)
 	local t1

@@ -1,6 +1,7 @@
 /* Heartbeat target: heartbeat MIB RATE maps MIB of memory (populated), writes
- * RATE random pages per second, and on SIGUSR1 prints the largest gap between
- * two iterations of its loop ("maxgap_us N"): the pause it observed. */
+ * RATE random pages per second (-1: as fast as it can, 256 a loop), and on
+ * SIGUSR1 prints the largest gap between two iterations of its loop
+ * ("maxgap_us N") and its writes: the pause it observed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ signal(SIGUSR1,h);signal(SIGUSR2,h);
 printf("ready\n");fflush(stdout);
 long long last=ns(),start=last,maxgap=0;unsigned long long w=0,seed=88172645463325252ULL;
 while(!stop_){long long t=ns();if(t-last>maxgap)maxgap=t-last;last=t;
- long long want=(t-start)/1000*rate/1000000;
+ long long want=rate<0?(long long)w+256:(t-start)/1000*rate/1000000;
  while((long long)w<want){seed^=seed<<13;seed^=seed>>7;seed^=seed<<17;m[(seed%np)*4096+8]++;w++;}
  }
 printf("maxgap_us %lld writes %llu\n",maxgap/1000,w);return 0;}
