@@ -152,19 +152,10 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 		lg_claim_release(claim);
 		return r;
 	}
-	if (!precopy && !path) {
+	if (!precopy) {
 		struct lg_dump_opts so = { .all = popts->all };
-		r = lg_dump_stop_stream(pid, STDOUT_FILENO, &so, res, err);
-		memset(&pres, 0, sizeof(pres));
-		pres.dump = *res;
-		pres.kind = LG_TRACK_NONE;
-		pres.final_ns = res->pause_ns;
-		if (verbose)
-			fprintf(stderr, "lgcore: %d: mode stop: stopped %.3f ms, total %.3f ms\n", (int)pid,
-				res->pause_ns / 1e6, res->total_ns / 1e6);
-	} else if (!precopy) {
-		struct lg_dump_opts so = { .all = popts->all };
-		r = lg_dump_stop(pid, path, &so, res, err);
+		r = path ? lg_dump_stop(pid, path, &so, res, err) :
+			   lg_dump_stop_stream(pid, STDOUT_FILENO, &so, res, err);
 		/* The same report, with no tracker, no pass, and the whole
 		 * dump as the stop. */
 		memset(&pres, 0, sizeof(pres));
