@@ -149,20 +149,23 @@ int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o
 		  "%u rounds (%llu faults)\n",
 		  ms(r->setup_ns), ms(r->arm_ns), r->rounds, (unsigned long long)r->prearm_faults);
 	e |= addf(o,
-		  "T0 stop: %.3f ms (%llu pages re-armed); %zu mappings protected (%llu KiB), "
+		  "T0 stop: %.3f ms (registers and maps %.3f, protecting %.3f with %llu pages "
+		  "re-armed and %llu KiB scanned, notes and copies %.3f); %zu mappings protected (%llu KiB), "
 		  "%zu copied in the stop (%llu KiB), %zu shared read-only after it (%llu KiB)\n",
-		  ms(r->final_ns), (unsigned long long)r->last_round_pages, r->protected_maps,
+		  ms(r->final_ns), ms(r->final_plan_ns), ms(r->final_protect_ns),
+		  (unsigned long long)r->last_round_pages, (unsigned long long)(r->scanned_bytes / 1024),
+		  ms(r->final_copy_ns), r->protected_maps,
 		  (unsigned long long)(r->protected_bytes / 1024), r->stop_maps,
 		  (unsigned long long)(r->stop_bytes / 1024), r->later_maps,
 		  (unsigned long long)(r->later_bytes / 1024));
 	e |= addf(o,
-		  "after T0: %llu write faults, %llu pages taken (%llu placed, peak %llu aside), "
+		  "after T0: %llu write faults, %llu pages taken (%llu placed, %llu spilled, peak %llu aside), "
 		  "longest service %.3f ms; %llu waits for a full store (longest %.3f ms); "
 		  "%llu pages dropped by the process\n",
 		  (unsigned long long)s->faults, (unsigned long long)s->copied,
-		  (unsigned long long)s->placed, (unsigned long long)s->aside_peak,
-		  ms(s->max_service_ns), (unsigned long long)s->waits, ms(s->max_wait_ns),
-		  (unsigned long long)s->dropped);
+		  (unsigned long long)s->placed, (unsigned long long)s->spilled,
+		  (unsigned long long)s->aside_peak, ms(s->max_service_ns),
+		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->dropped);
 	if (r->late_ns)
 		e |= addf(o, "slow reader: %llu faults found the aside store full; stopped from "
 			  "byte %llu of the stream to its end: %.3f ms\n",
@@ -190,21 +193,26 @@ int lg_snapshot_report_json(const struct lg_snapshot_result *r, struct lg_buf *o
 		  "\"prearm_faults\": %llu,\n",
 		  ms(r->setup_ns), ms(r->arm_ns), r->rounds, (unsigned long long)r->prearm_faults);
 	e |= addf(o,
-		  " \"final_stop\": {\"ms\": %.3f, \"rearmed_pages\": %llu, \"protected_maps\": %zu, "
+		  " \"final_stop\": {\"ms\": %.3f, \"plan_ms\": %.3f, \"protect_ms\": %.3f, "
+		  "\"copy_ms\": %.3f, \"rearmed_pages\": %llu, \"scanned_bytes\": %llu, "
+		  "\"protected_maps\": %zu, "
 		  "\"protected_bytes\": %llu, \"stop_maps\": %zu, \"stop_bytes\": %llu, "
 		  "\"later_maps\": %zu, \"later_bytes\": %llu},\n",
-		  ms(r->final_ns), (unsigned long long)r->last_round_pages, r->protected_maps,
+		  ms(r->final_ns), ms(r->final_plan_ns), ms(r->final_protect_ns), ms(r->final_copy_ns),
+		  (unsigned long long)r->last_round_pages, (unsigned long long)r->scanned_bytes,
+		  r->protected_maps,
 		  (unsigned long long)r->protected_bytes, r->stop_maps,
 		  (unsigned long long)r->stop_bytes, r->later_maps, (unsigned long long)r->later_bytes);
 	e |= addf(o,
 		  " \"snapshot\": {\"faults\": %llu, \"copied\": %llu, \"placed\": %llu, "
+		  "\"spilled\": %llu, "
 		  "\"aside_peak\": %llu, \"max_service_ms\": %.3f, \"waits\": %llu, "
 		  "\"max_wait_ms\": %.3f, \"direct\": %llu, \"zero\": %llu, \"dropped\": %llu, "
 		  "\"unprotect_ms\": %.3f, \"unregister_ms\": %.3f},\n",
 		  (unsigned long long)s->faults, (unsigned long long)s->copied,
-		  (unsigned long long)s->placed, (unsigned long long)s->aside_peak,
-		  ms(s->max_service_ns), (unsigned long long)s->waits, ms(s->max_wait_ns),
-		  (unsigned long long)s->direct, (unsigned long long)s->zero,
+		  (unsigned long long)s->placed, (unsigned long long)s->spilled,
+		  (unsigned long long)s->aside_peak, ms(s->max_service_ns),
+		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->direct, (unsigned long long)s->zero,
 		  (unsigned long long)s->dropped, ms(s->unprotect_ns), ms(s->unregister_ns));
 	e |= addf(o,
 		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "

@@ -49,12 +49,16 @@
  * the stream comes: lgcore's memory stays bounded (with the aside store,
  * under 64 MiB). */
 #define LG_SNAPSHOT_STOP_COPY_MAX (16u << 20)
-/* Pages of T0 content a stream holds aside for pages the target writes
- * before they were streamed (32 MiB). */
+/* Pages of T0 content held aside in memory for pages the target writes
+ * before they were written out (32 MiB). */
 #define LG_SNAPSHOT_ASIDE_PAGES 8192
-/* When a page the process writes finds the aside store full (a reader
- * slower than its writes), the writer waits while the streamer finishes
- * its chunk, and then the process is stopped for the rest of the stream:
+/* Beyond them they wait in an unlinked file, in the core's directory or
+ * for a stream in $TMPDIR (or /var/tmp), of at most this size and half the
+ * free space there. */
+#define LG_SNAPSHOT_SPILL_MAX (1ull << 30)
+/* When a page the process writes finds both full (a reader much slower
+ * than its writes), the writer waits while the streamer finishes its
+ * chunk, and then the process is stopped for the rest of the stream:
  * the core is still the state of T0, every page is still read once, and
  * the process is frozen only as long as the reader needs, as in stop
  * mode (counted in the pause). */
@@ -64,7 +68,11 @@ struct lg_snapshot_result {
 	bool stop_mode;			/* done in stop mode instead: */
 	char fallback[200];		/* why */
 	uint64_t setup_ns;		/* the set-up stop */
-	uint64_t final_ns;		/* the stop at T0 */
+	uint64_t final_ns;		/* the stop at T0, of which: */
+	uint64_t final_plan_ns;		/* registers, maps, threads */
+	uint64_t final_protect_ns;	/* re-arming, finding what is not protected */
+	uint64_t final_copy_ns;		/* notes, copying what cannot be protected */
+	uint64_t scanned_bytes;		/* of memory scanned for pages to protect in it */
 	uint64_t late_ns;		/* stopped for a slow reader, after T0 */
 	uint64_t late_from;		/* at this byte of the stream */
 	uint64_t arm_ns;		/* arming while the target ran */

@@ -80,6 +80,31 @@ static void count(struct lg_snap_arm_stats *st, uint64_t len, uint64_t dt)
 		st->max_call_ns = dt;
 }
 
+/* UFFDIO_WRITEPROTECT fails with ENOENT when part of the range is no
+ * longer registered (the target unmapped it since): protect the rest,
+ * halving, so that no page still mapped is left unprotected.  The bytes
+ * gone are counted in ST. */
+static int protect_what_is_left(int uffd, uint64_t a, uint64_t len, struct lg_snap_arm_stats *st)
+{
+	uint64_t half = len / LG_PAGE_SIZE / 2 * LG_PAGE_SIZE, part[2][2] = {
+		{ a, half }, { a + half, len - half } };
+	int i, e;
+
+	if (len <= LG_PAGE_SIZE) {
+		if (st)
+			st->gone += len;
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		e = writeprotect(uffd, part[i][0], part[i][1], true);
+		if (e == -ENOENT)
+			e = protect_what_is_left(uffd, part[i][0], part[i][1], st);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
 int lg_snap_arm(int uffd, const struct lg_range *r, size_t n, uint64_t chunk,
 		struct lg_snap_arm_stats *st, struct lg_error *err)
 {
@@ -92,7 +117,10 @@ int lg_snap_arm(int uffd, const struct lg_range *r, size_t n, uint64_t chunk,
 			int e;
 			if (chunk && len > chunk)
 				len = chunk;
-			if ((e = writeprotect(uffd, a, len, true)))
+			e = writeprotect(uffd, a, len, true);
+			if (e == -ENOENT)
+				e = protect_what_is_left(uffd, a, len, st);
+			if (e)
 				return lg_fail(err, -e, "write-protecting %#llx-%#llx",
 					       (unsigned long long)a, (unsigned long long)(a + len));
 			count(st, len, lg_now_ns() - t0);

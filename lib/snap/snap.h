@@ -75,10 +75,11 @@ struct lg_snap_arm_stats {
 	uint64_t calls;		/* UFFDIO_WRITEPROTECT calls */
 	uint64_t bytes;
 	uint64_t ns, max_call_ns;
+	uint64_t gone;		/* bytes unmapped meanwhile: nothing to protect */
 };
 
 /* Write-protect the N ranges R (UFFDIO_WRITEPROTECT), CHUNK bytes a call
- * (0: whole ranges).  For private anonymous memory give only populated
+ * (0: whole ranges); pages the target unmapped meanwhile are skipped.  For private anonymous memory give only populated
  * pages: on 6.18 protecting 4 KiB pages costs 25-70 ms per GiB on an
  * idle 2-vCPU VM (about 100-250 ns a page, with the target stopped; more
  * while it runs, and 3-5 times more on a busy machine), huge pages
@@ -155,10 +156,11 @@ struct lg_snap_opts {
 	 * slot fails the snapshot as LG_SNAP_FULL_FAIL would (0: no limit). */
 	uint64_t max_wait_ns;
 	size_t chunk;		/* bytes per lg_snap_next() chunk (0: 2 MiB) */
-	/* Seekable output: the server writes a page's T0 content to its
-	 * final place itself instead of keeping it aside (called from the
-	 * server thread; returns 0 or -errno, which fails the snapshot).
-	 * lg_snap_next() then leaves such pages out of its chunks' runs. */
+	/* Seekable output: once the store is half full, lg_snap_next() writes
+	 * pages held aside to their final place through this (from the
+	 * caller's thread, out of address order; returns 0 or -errno, which
+	 * fails the snapshot) and leaves such pages out of its chunks'
+	 * runs. */
 	int (*place)(void *ctx, uint64_t addr, const void *page);
 	void *place_ctx;
 };
