@@ -16,7 +16,14 @@
 # iterations of its loop (every round), the wall time, lgcore's peak RSS
 # (GNU time), lgcore's pause (--stats pause_ms: every stop, a slow
 # reader's late stop included), and the target's writes during the dump
-# relative to its RATE (or, for "max", to its own speed with no dump).
+# relative to its RATE (or, for "max", to its own speed with no dump), and
+# the longest a single write of the target waited for lgcore to take its
+# page (--stats snapshot.max_service_ms).  A fixed-rate heartbeat catches
+# up after a stall in one iteration of its loop, so when faults throttle
+# it, its "gap" is the length of that catch-up, not of one stall: "max"
+# (flat out) shows single stalls.  The "hog" row is the heartbeat with a
+# process of our own spinning on the other CPU for as long as snapnull
+# took: the gap that CPU competition alone causes on this machine.
 # Then, per size and rate, the worst round of each and the ratios to gcore.
 set -u
 sizes=${1:-"1024 4096"}
@@ -75,10 +82,13 @@ free_speed() {
 
 # dump VARIANT SIZE RATE -> "gap wall rss pause writes_ratio"
 dump() {
-	local v=$1 t0 t1 pause=- st ref
-	start_hb "$2" "$3"
+	local v=$1 t0 t1 pause=- svc=- st ref
+	[ "$v" = hog ] && [ -z "${hog_ms:-}" ] && hog_ms=1000
+	# The writeback of the previous core before the heartbeat starts:
+	# during it, an idle heartbeat saw gaps of 20-35 ms.
 	rm -f "$dir/stats" "$dir"/core*
 	sync
+	start_hb "$2" "$3"
 	t0=$(date +%s%N)
 	case $v in
 	gcore)	/usr/bin/time -f %M -o "$dir/rss" "$GCORE" -o "$dir/core" "$pid" >"$dir/log" 2>&1;;
@@ -87,6 +97,8 @@ dump() {
 	snapnull) /usr/bin/time -f %M -o "$dir/rss" "$LGCORE" --stats="$dir/stats" -o - "$pid" 2>"$dir/log" >/dev/null;;
 	snapslow) /usr/bin/time -f %M -o "$dir/rss" "$LGCORE" --stats="$dir/stats" -o - "$pid" 2>"$dir/log" |
 			pv -q -L 20m >/dev/null;;
+	hog)	/usr/bin/time -f %M -o "$dir/rss" timeout "$(awk -v ms="$hog_ms" 'BEGIN { print ms / 1000 }')" \
+			sh -c 'while :; do :; done' >"$dir/log" 2>&1; [ $? = 124 ];;
 	esac || { echo "$v failed:" >&2; tail -5 "$dir/log" >&2; exit 1; }
 	t1=$(date +%s%N)
 	sleep 0.5
@@ -95,13 +107,14 @@ dump() {
 	if [ -s "$dir/stats" ]; then
 		st=$(tr -d '\n ' <"$dir/stats")
 		pause=$(sed -n 's/.*"pause_ms":\([0-9.]*\).*/\1/p' <<<"$st")
+		svc=$(sed -n 's/.*"max_service_ms":\([0-9.]*\).*/\1/p' <<<"$st")
 	fi
 	if [ "$3" = max ]; then ref=$free; else ref=$3; fi
-	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") ${pause:--} $(awk -v w="$wps" -v r="$ref" 'BEGIN { if (r == 0) print "-"; else printf "%.2f", w / r }')"
+	echo "$gap $(((t1 - t0) / 1000000)) $(tail -1 "$dir/rss") ${pause:--} $(awk -v w="$wps" -v r="$ref" 'BEGIN { if (r == 0) print "-"; else printf "%.2f", w / r }') ${svc:--}"
 }
 
 echo "lgcore: $LGCORE ($("$LGCORE" --version 2>&1 | head -1)); gcore: $GCORE; rounds: $rounds; $(date -u +%FT%TZ)"
-echo "raw: size rate round variant | gap_ms wall_ms rss_kb pause_ms writes/rate"
+echo "raw: size rate round variant | gap_ms wall_ms rss_kb pause_ms writes/rate service_ms"
 declare -A W
 for size in $sizes; do
 	variants="gcore precopy snapfile snapnull"
@@ -116,7 +129,11 @@ for size in $sizes; do
 				line=$(dump "$v" "$size" "$rate") || exit 1
 				echo "raw: $size $rate $r $v | $line"
 				W[$size,$rate,$v]="${W[$size,$rate,$v]:-}$line"$'\n'
+				[ "$v" = snapnull ] && hog_ms=$(echo "$line" | awk '{ print $2 }')
 			done
+			line=$(dump hog "$size" "$rate") || exit 1
+			echo "raw: $size $rate $r hog | $line"
+			W[$size,$rate,hog]="${W[$size,$rate,hog]:-}$line"$'\n'
 		done
 	done
 done
@@ -128,15 +145,15 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) pri
 echo
 echo "Worst round of $rounds. gap: largest gap the target saw; writes: the target's writes during"
 echo "the dump over its rate (lowest round); wall/gc: wall time over gcore's."
-printf '%-6s %-6s %-9s | %9s %9s %9s %7s %8s %7s\n' size rate variant gap pause wall wall/gc rss writes
+printf '%-6s %-6s %-9s | %9s %9s %9s %7s %8s %7s %9s\n' size rate variant gap pause wall wall/gc rss writes service
 for size in $sizes; do
 	for rate in $rates; do
-		for v in gcore precopy snapfile snapnull snapslow; do
+		for v in gcore precopy snapfile snapnull snapslow hog; do
 			[ -n "${W[$size,$rate,$v]:-}" ] || continue
-			printf '%-6s %-6s %-9s | %7sms %7sms %7sms %7s %7sK %7s\n' "${size}M" "$rate" "$v" \
+			printf '%-6s %-6s %-9s | %7sms %7sms %7sms %7s %7sK %7s %7sms\n' "${size}M" "$rate" "$v" \
 				"$(worst $size $rate $v 1)" "$(worst $size $rate $v 4)" "$(worst $size $rate $v 2)" \
 				"$(div "$(worst $size $rate $v 2)" "$(worst $size $rate gcore 2)")" \
-				"$(worst $size $rate $v 3)" "$(least $size $rate $v 5)"
+				"$(worst $size $rate $v 3)" "$(least $size $rate $v 5)" "$(worst $size $rate $v 6)"
 		done
 	done
 done
