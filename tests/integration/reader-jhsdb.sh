@@ -77,6 +77,13 @@ LGC=$T/lg.$TPID
 ask lg
 lg_info "lgcore's core: $(lg_apparent "$LGC")"
 rm -f "$LGC"
+lg_lgcore_stream "$TPID" st || lg_done
+lg_check_stopped "$TPID" "after lgcore -o -"
+STC=$T/st.$TPID
+ask st
+lg_info "lgcore -o -'s core: $(lg_apparent "$STC")"
+rm -f "$STC"
+LG_OURS="ls lg st"
 
 grep -q '"sleeper"' "$T/jstack.gc" || lg_hard "jhsdb jstack shows no thread in gcore's core: $(head -c 400 "$T/jstack.gc")"
 lg_same3 "jhsdb jstack" jstack
