@@ -30,6 +30,24 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
+/* What every mode reports last. */
+static int dump_text(struct lg_buf *o, const struct lg_dump_result *d)
+{
+	return addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
+		    ms(d->total_ns), ms(d->pause_ns), (unsigned long long)d->bytes_read,
+		    (unsigned long long)d->bytes_written);
+}
+
+static int dump_json(struct lg_buf *o, const struct lg_dump_result *d)
+{
+	return addf(o,
+		    " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
+		    "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",
+		    ms(d->pause_ns), ms(d->total_ns), d->threads, d->segments,
+		    (unsigned long long)d->bytes_read, (unsigned long long)d->bytes_written,
+		    (unsigned long long)d->unreadable);
+}
+
 /* Free text in a JSON string: quotes and backslashes escaped, control
  * characters as spaces. */
 static void escape(const char *in, char *out, size_t outlen)
@@ -85,9 +103,7 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
-	e |= addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
-		  ms(r->dump.total_ns), ms(r->dump.pause_ns), (unsigned long long)r->dump.bytes_read,
-		  (unsigned long long)r->dump.bytes_written);
+	e |= dump_text(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }
 
@@ -126,12 +142,7 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
-	e |= addf(o,
-		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
-		  "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",
-		  ms(r->dump.pause_ns), ms(r->dump.total_ns), r->dump.threads, r->dump.segments,
-		  (unsigned long long)r->dump.bytes_read, (unsigned long long)r->dump.bytes_written,
-		  (unsigned long long)r->dump.unreadable);
+	e |= dump_json(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }
 
@@ -172,9 +183,7 @@ int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o
 			  (unsigned long long)s->full, (unsigned long long)r->late_from, ms(r->late_ns));
 	e |= addf(o, "teardown: unprotect %.3f ms, unregister %.3f ms, longest call %.3f ms\n",
 		  ms(s->unprotect_ns), ms(s->unregister_ns), ms(s->max_teardown_call_ns));
-	e |= addf(o, "total: %.3f ms, target stopped %.3f ms; %llu bytes read, %llu written\n",
-		  ms(r->dump.total_ns), ms(r->dump.pause_ns), (unsigned long long)r->dump.bytes_read,
-		  (unsigned long long)r->dump.bytes_written);
+	e |= dump_text(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }
 
@@ -212,13 +221,9 @@ int lg_snapshot_report_json(const struct lg_snapshot_result *r, struct lg_buf *o
 		  (unsigned long long)s->faults, (unsigned long long)s->copied,
 		  (unsigned long long)s->placed, (unsigned long long)s->spilled,
 		  (unsigned long long)s->aside_peak, ms(s->max_service_ns),
-		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->direct, (unsigned long long)s->zero,
+		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->direct,
+		  (unsigned long long)s->zero,
 		  (unsigned long long)s->dropped, ms(s->unprotect_ns), ms(s->unregister_ns));
-	e |= addf(o,
-		  " \"pause_ms\": %.3f, \"total_ms\": %.3f, \"threads\": %zu, \"segments\": %zu, "
-		  "\"bytes_read\": %llu, \"bytes_written\": %llu, \"unreadable\": %llu}\n",
-		  ms(r->dump.pause_ns), ms(r->dump.total_ns), r->dump.threads, r->dump.segments,
-		  (unsigned long long)r->dump.bytes_read, (unsigned long long)r->dump.bytes_written,
-		  (unsigned long long)r->dump.unreadable);
+	e |= dump_json(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }

@@ -197,8 +197,12 @@ out:
 	return r;
 }
 
-int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *out,
-			struct lg_error *err)
+/* The populated pages of [START, END) (CATEGORY: only those not write-
+ * protected too) to POPULATED, if not NULL; those of them not write-
+ * protected also to UNPROTECTED.  A hole counts as written (it has no
+ * marker): only populated pages are asked for. */
+static int scan(int pagemap, uint64_t start, uint64_t end, uint64_t category,
+		struct lg_ranges *populated, struct lg_ranges *unprotected, struct lg_error *err)
 {
 	struct page_region vec[512];
 	struct pm_scan_arg arg;
@@ -209,8 +213,7 @@ int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ran
 	arg.end = end;
 	arg.vec = (uintptr_t)vec;
 	arg.vec_len = LG_ARRAY_SIZE(vec);
-	/* A hole counts as written (no marker): only populated pages. */
-	arg.category_mask = PAGE_IS_WRITTEN;
+	arg.category_mask = category;
 	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	arg.return_mask = PAGE_IS_WRITTEN;
 	while (arg.start < end) {
@@ -219,36 +222,7 @@ int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ran
 			return lg_fail(err, (int)-n, "PAGEMAP_SCAN of %#llx-%#llx",
 				       (unsigned long long)arg.start, (unsigned long long)end);
 		for (i = 0; i < n; i++)
-			if (lg_ranges_add(out, vec[i].start, vec[i].end))
-				return lg_fail(err, ENOMEM, "page list");
-		if (arg.walk_end <= arg.start)
-			break;
-		arg.start = arg.walk_end;
-	}
-	return 0;
-}
-
-int lg_snap_populated(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *populated,
-		      struct lg_ranges *unprotected, struct lg_error *err)
-{
-	struct page_region vec[512];
-	struct pm_scan_arg arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.size = sizeof(arg);
-	arg.start = start;
-	arg.end = end;
-	arg.vec = (uintptr_t)vec;
-	arg.vec_len = LG_ARRAY_SIZE(vec);
-	arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-	arg.return_mask = PAGE_IS_WRITTEN;
-	while (arg.start < end) {
-		long n = lg_pagemap_scan(pagemap, &arg), i;
-		if (n < 0)
-			return lg_fail(err, (int)-n, "PAGEMAP_SCAN of %#llx-%#llx",
-				       (unsigned long long)arg.start, (unsigned long long)end);
-		for (i = 0; i < n; i++)
-			if (lg_ranges_add(populated, vec[i].start, vec[i].end) ||
+			if ((populated && lg_ranges_add(populated, vec[i].start, vec[i].end)) ||
 			    ((vec[i].categories & PAGE_IS_WRITTEN) &&
 			     lg_ranges_add(unprotected, vec[i].start, vec[i].end)))
 				return lg_fail(err, ENOMEM, "page list");
@@ -257,4 +231,16 @@ int lg_snap_populated(int pagemap, uint64_t start, uint64_t end, struct lg_range
 		arg.start = arg.walk_end;
 	}
 	return 0;
+}
+
+int lg_snap_unprotected(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *out,
+			struct lg_error *err)
+{
+	return scan(pagemap, start, end, PAGE_IS_WRITTEN, NULL, out, err);
+}
+
+int lg_snap_populated(int pagemap, uint64_t start, uint64_t end, struct lg_ranges *populated,
+		      struct lg_ranges *unprotected, struct lg_error *err)
+{
+	return scan(pagemap, start, end, 0, populated, unprotected, err);
 }
