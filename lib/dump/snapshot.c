@@ -336,20 +336,25 @@ static int classify(struct sd *s, struct lg_error *err)
 		const struct lg_plan_entry *e = &s->plan.e[i];
 		const struct lg_mapping *m = &s->plan.maps.v[e->map];
 		uint64_t end = m->start + e->dump_len;
-		bool reg, fresh, anon = lg_mapping_is_private_anon(m);
+		bool reg, anon = lg_mapping_is_private_anon(m);
 
 		if (!e->dump_len || e->never_read)
 			continue;
-		/* A private range the target dropped pieces of is still
-		 * registered: only the pieces are scanned (armed_private). */
 		reg = in_ranges(&s->reg, m->start, m->end) &&
-		      (anon || !overlaps(&s->removed, m->start, m->end));
-		fresh = !reg;
-		if (!reg && e->what == LG_DUMP_WHOLE && protectable(m) && !shared_readonly(m)) {
-			/* New or changed since the set-up stop: a mapping
-			 * made anew is registered no longer. */
+		      !overlaps(&s->removed, m->start, m->end);
+		/* Private memory: armed_private() trusts the arming only where
+		 * the target dropped and unmapped nothing since, and scans the
+		 * rest; the mapping must only be registered as a whole.  A heap
+		 * grown with brk(2) keeps its registration, a mapping made anew
+		 * has none: registering again is harmless. */
+		if (!reg && anon && e->what == LG_DUMP_WHOLE)
 			reg = !lg_snap_register(s->uffd, m->start, m->end);
-			if (reg && !anon &&
+		if (!reg && !anon && e->what == LG_DUMP_WHOLE && protectable(m) &&
+		    !shared_readonly(m)) {
+			/* Shared memory new or changed since the set-up stop:
+			 * registered and armed whole (its holes get markers). */
+			reg = !lg_snap_register(s->uffd, m->start, m->end);
+			if (reg &&
 			    (r = lg_snap_arm(s->uffd, &(struct lg_range){ m->start, end }, 1, 0, NULL, err)))
 				return r;
 		}
@@ -360,9 +365,6 @@ static int classify(struct sd *s, struct lg_error *err)
 			if (!anon) {
 				if (lg_ranges_add(&s->armed, m->start, end))
 					return lg_fail(err, ENOMEM, "planning the snapshot");
-			} else if (fresh) {
-				if ((r = scan(s, m->start, end, err)))
-					return r;
 			} else if ((r = armed_private(s, m->start, end, err))) {
 				return r;
 			}

@@ -52,6 +52,8 @@ if [ "${FAULTS_LONG:-0}" = 1 ]; then
 	run busy --watchdog --arg --max-pause=100 attach1:0:2000:100:STOP:2500 \
 		attach2:0:1000:100:STOP:2500
 	run busy --arg --mode=stop attach1:0:40000:2000:INT attach1:0:40000:4000:TERM
+	run busy --arg --mode=snapshot attach1:0:3000:5 attach2:0:2000:20 detach2:0:40000:400
+	run uffd --arg --mode=snapshot attach1:0:3000:100 attach2:0:2000:200
 	run exit start:0:300000:5000:NONE
 	run leader-exit start:0:300000:5000:NONE
 else
@@ -65,6 +67,7 @@ else
 	run busy attach1:0:1000:250:INT detach1:0:4000:2000:TERM attach2:0:400:200:HUP \
 		attach1:0:1000:500:PIPE
 	run busy --arg --mode=stop attach1:0:20000:10000:INT
+	run busy --arg --mode=snapshot attach1:0:1000:100 attach2:0:600:200 detach2:0:4000:1000
 	run busy --watchdog --arg --max-pause=100 attach1:100:300:200:STOP:2500 \
 		attach2:100:100:100:STOP:2500
 	run exit start:0:200000:50000:NONE

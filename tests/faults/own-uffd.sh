@@ -18,7 +18,7 @@ LG_FACTS=$dir/facts
 export LG_FACTS
 mkdir "$LG_FACTS" || exit 99
 fail=0
-for mode in precopy stop; do
+for mode in precopy snapshot stop; do
 	mkdir -p "$dir/$mode"
 	if ! timeout 120 "$FR" --lgcore "$LG" --victim "$V" --mode uffd --dir "$dir/$mode" \
 	     --timeout 20 --arg --mode=$mode start:0:0:1:NONE > "$dir/out" 2>&1; then
