@@ -157,8 +157,9 @@ int lg_snap_rearm_pages(int uffd, const uint64_t *pages, size_t n, struct lg_sna
  * accepts them). */
 int lg_snap_probe(char *why, size_t whylen)
 {
+	struct lg_ranges pop = { 0 }, unprot = { 0 };
 	void *p = MAP_FAILED;
-	int u, r = 0;
+	int u, r = 0, pm = -1;
 
 	u = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u < 0) {
@@ -189,7 +190,22 @@ int lg_snap_probe(char *why, size_t whylen)
 		snprintf(why, whylen, "UFFDIO_WRITEPROTECT: %s", strerror(-r));
 		goto out;
 	}
+	/* lg_snap_populated() and lg_snap_unprotected() walk the page
+	 * tables with PAGEMAP_SCAN (Linux 6.7). */
+	if ((pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (r = lg_snap_populated(pm, (uintptr_t)p, (uintptr_t)p + LG_PAGE_SIZE, &pop, &unprot,
+				   NULL)) ||
+	    pop.n != 1) {
+		r = r ? r : -ENOTSUP;
+		snprintf(why, whylen, "PAGEMAP_SCAN does not work here (%s; Linux 6.7+ needed)",
+			 strerror(-r));
+		goto out;
+	}
 out:
+	lg_ranges_free(&pop);
+	lg_ranges_free(&unprot);
+	if (pm >= 0)
+		close(pm);
 	if (u >= 0)
 		close(u);
 	if (p != MAP_FAILED)

@@ -4,7 +4,8 @@
  *   uffd=yes|no        uffd.why=REASON        (lg_track_probe)
  *   soft-dirty=yes|no  soft-dirty.why=REASON
  *   kernel.uffd=yes|no kernel.soft-dirty=yes|no   (asked independently)
- *   snapshot=yes|no    snapshot.why=REASON    (lg_snap_probe)
+ *   snapshot=yes|no    snapshot.why=REASON    (lg_snap_probe: synchronous
+ *                      write-protect and PAGEMAP_SCAN)
  * Exit 0, or 1 when the library and the kernel disagree: a tracker the
  * library calls unavailable on a kernel that offers it would be skipped
  * by every test, so that is a failure, not a skip.  Likewise the snapshot
