@@ -95,24 +95,34 @@ bool lg_snapshot_possible(pid_t pid, char *why, size_t whylen)
 	return true;
 }
 
+/* The first range of R (sorted, disjoint) that ends after START: a
+ * binary search, as a process may have 65530 mappings. */
+static size_t first_after(const struct lg_ranges *r, uint64_t start)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->v[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool in_ranges(const struct lg_ranges *r, uint64_t start, uint64_t end)
 {
-	size_t i;
+	size_t i = first_after(r, start);
 
-	for (i = 0; i < r->n; i++)
-		if (r->v[i].start == start && r->v[i].end == end)
-			return true;
-	return false;
+	return i < r->n && r->v[i].start == start && r->v[i].end == end;
 }
 
 static bool overlaps(const struct lg_ranges *r, uint64_t start, uint64_t end)
 {
-	size_t i;
+	size_t i = first_after(r, start);
 
-	for (i = 0; i < r->n; i++)
-		if (r->v[i].start < end && r->v[i].end > start)
-			return true;
-	return false;
+	return i < r->n && r->v[i].start < end;
 }
 
 /* The set-up stop: a userfaultfd of the target, every protectable range
@@ -157,12 +167,17 @@ static int setup_stop(struct sd *s, struct lg_error *err)
 
 static bool is_anon(const struct lg_plan *p, uint64_t start)
 {
-	size_t i;
+	size_t lo = 0, hi = p->maps.n;
 
-	for (i = 0; i < p->maps.n; i++)
-		if (p->maps.v[i].start == start)
-			return lg_mapping_is_private_anon(&p->maps.v[i]);
-	return false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->maps.v[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->maps.n && p->maps.v[lo].start == start &&
+	       lg_mapping_is_private_anon(&p->maps.v[lo]);
 }
 
 /* While the target runs: protect what is populated (private memory) or
@@ -275,17 +290,10 @@ static int trusted(struct sd *s, uint64_t a, uint64_t b, size_t *k, struct lg_er
 static int armed_private(struct sd *s, uint64_t start, uint64_t end, struct lg_error *err)
 {
 	const struct lg_ranges *p = &s->armpop;
-	size_t lo = 0, hi = p->n, k = 0;
+	size_t lo = first_after(p, start), k = first_after(&s->removed, start);
 	uint64_t at = start;
 	int r;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (p->v[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (; at < end && lo < p->n && p->v[lo].start < end; lo++) {
 		uint64_t ps = p->v[lo].start > at ? p->v[lo].start : at;
 		uint64_t pe = p->v[lo].end < end ? p->v[lo].end : end;
