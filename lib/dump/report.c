@@ -170,11 +170,11 @@ int lg_snapshot_report_text(const struct lg_snapshot_result *r, struct lg_buf *o
 		  (unsigned long long)(r->stop_bytes / 1024), r->later_maps,
 		  (unsigned long long)(r->later_bytes / 1024));
 	e |= addf(o,
-		  "after T0: %llu write faults, %llu pages taken (%llu placed, %llu spilled, peak %llu aside), "
+		  "after T0: %llu write faults, %llu pages taken (%llu spilled, peak %llu aside), "
 		  "longest service %.3f ms; %llu waits for a full store (longest %.3f ms); "
 		  "%llu pages dropped by the process\n",
 		  (unsigned long long)s->faults, (unsigned long long)s->copied,
-		  (unsigned long long)s->placed, (unsigned long long)s->spilled,
+		  (unsigned long long)s->spilled,
 		  (unsigned long long)s->aside_peak, ms(s->max_service_ns),
 		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->dropped);
 	if (r->late_ns)
@@ -213,13 +213,13 @@ int lg_snapshot_report_json(const struct lg_snapshot_result *r, struct lg_buf *o
 		  (unsigned long long)r->protected_bytes, r->stop_maps,
 		  (unsigned long long)r->stop_bytes, r->later_maps, (unsigned long long)r->later_bytes);
 	e |= addf(o,
-		  " \"snapshot\": {\"faults\": %llu, \"copied\": %llu, \"placed\": %llu, "
+		  " \"snapshot\": {\"faults\": %llu, \"copied\": %llu, "
 		  "\"spilled\": %llu, "
 		  "\"aside_peak\": %llu, \"max_service_ms\": %.3f, \"waits\": %llu, "
 		  "\"max_wait_ms\": %.3f, \"direct\": %llu, \"zero\": %llu, \"dropped\": %llu, "
 		  "\"unprotect_ms\": %.3f, \"unregister_ms\": %.3f},\n",
 		  (unsigned long long)s->faults, (unsigned long long)s->copied,
-		  (unsigned long long)s->placed, (unsigned long long)s->spilled,
+		  (unsigned long long)s->spilled,
 		  (unsigned long long)s->aside_peak, ms(s->max_service_ns),
 		  (unsigned long long)s->waits, ms(s->max_wait_ns), (unsigned long long)s->direct,
 		  (unsigned long long)s->zero,

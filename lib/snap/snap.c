@@ -5,9 +5,9 @@
  *   PROT   armed: the T0 content is in the target, which cannot change it;
  *   BUSY   the server is taking it (copying, then unprotecting);
  *   ASIDE  its T0 content is in the aside store;
- *   DONE   nothing left to take: yielded by the streamer, placed by the
- *          server, a hole at T0, or dropped by the target (zeros).
- * The server moves PROT -> BUSY -> ASIDE (or DONE with place()); the
+ *   DONE   nothing left to take: yielded by the streamer, a hole at T0,
+ *          or dropped by the target (zeros).
+ * The server moves PROT -> BUSY -> ASIDE; the
  * streamer moves PROT -> DONE and ASIDE -> DONE.  Both with compare-and-
  * swap, so each page is taken exactly once.
  *
@@ -130,8 +130,6 @@ struct lg_snap {
 	uint8_t *buf;
 	struct lg_range *runs;
 	size_t capruns;
-	uint8_t *placebuf;		/* one page, for place() */
-	size_t place_pos;		/* where the next look into the hash starts */
 
 	struct lg_snap_stats st;
 };
@@ -737,7 +735,7 @@ static int build(struct lg_snap *s, const struct lg_range *ranges, size_t n,
 	}
 
 	s->mem_slots = s->o.aside_pages;
-	s->spill_slots = (!s->o.place && s->o.spill_fd >= 0) ? s->o.spill_pages : 0;
+	s->spill_slots = s->o.spill_fd >= 0 ? s->o.spill_pages : 0;
 	nslots = s->mem_slots + s->spill_slots;
 	if (nslots > UINT32_MAX / 2)
 		return lg_failx(err, EINVAL, "aside store too large");
@@ -766,7 +764,7 @@ static int build(struct lg_snap *s, const struct lg_range *ranges, size_t n,
 		;
 	if (!(s->ht = calloc(s->htcap, sizeof(*s->ht))))
 		goto nomem;
-	if (!(s->tmp = malloc(PG)) || !(s->buf = malloc(s->o.chunk)) || !(s->placebuf = malloc(PG)))
+	if (!(s->tmp = malloc(PG)) || !(s->buf = malloc(s->o.chunk)))
 		goto nomem;
 	return 0;
 nomem:
@@ -942,55 +940,6 @@ static int take_alone(struct lg_snap *s, size_t i, uint64_t pa, uint8_t *p, stru
 	}
 }
 
-/* Seekable output: once the store is half full, pages aside go to their
- * place in the file from the streamer's thread, out of order.  Writing
- * them from the server would make the target's writers wait on the page
- * cache, whose dirty throttling stalled such a write for 743 ms here
- * (6.18, ext4, a 4 GiB core). */
-static int place_aside(struct lg_snap *s, struct lg_error *err)
-{
-	for (;;) {
-		struct snap_range *r;
-		uint64_t a = 0;
-		uint32_t slot;
-		size_t k;
-		int e = 0;
-
-		pthread_mutex_lock(&s->lk);
-		if (s->in_use <= s->mem_slots / 2) {
-			pthread_mutex_unlock(&s->lk);
-			return 0;
-		}
-		for (k = 0; k < s->htcap; k++) {
-			size_t pos = (s->place_pos + k) & (s->htcap - 1);
-			if (s->ht[pos].key) {
-				a = s->ht[pos].key & ~1ull;
-				s->place_pos = pos;
-				break;
-			}
-		}
-		if (k == s->htcap || !(r = range_of(s, a))) {
-			pthread_mutex_unlock(&s->lk);
-			return 0;
-		}
-		slot = ht_take(s, a);
-		if (slot < s->mem_slots)
-			memcpy(s->placebuf, s->mem + (size_t)slot * PG, PG);
-		else
-			e = spill_io(s->o.spill_fd, s->placebuf, PG,
-				     (uint64_t)(slot - s->mem_slots) * PG, false);
-		slot_put(s, slot);
-		st_set(s, page_index(r, a), S_DONE);
-		pthread_mutex_unlock(&s->lk);
-		kick(s);	/* a writer may be waiting for the slot */
-		if (e)
-			return lg_fail(err, -e, "reading the spill file");
-		if ((e = s->o.place(s->o.place_ctx, a, s->placebuf)))
-			return lg_fail(err, -e, "writing a page to the core");
-		STAT_ADD(s->st.placed, 1);
-	}
-}
-
 int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *err)
 {
 	const struct snap_range *rg;
@@ -1006,8 +955,6 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 	}
 	if (s->cur_rg >= s->nrg)
 		return 0;
-	if (s->o.place && (r = place_aside(s, err)))
-		return r;
 	rg = &s->rg[s->cur_rg];
 	a = s->cursor;
 	/* Chunks end on multiples of the chunk size (2 MiB by default):
@@ -1063,7 +1010,6 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 	for (k = 0; k < np; k++) {
 		uint8_t *p = s->buf + k * PG;
 		uint64_t pa = a + k * PG;
-		bool data = true;
 		for (;;) {
 			unsigned st = st_get(s, i0 + k);
 			if (st == S_PROT) {
@@ -1103,16 +1049,12 @@ int lg_snap_next(struct lg_snap *s, struct lg_snap_chunk *c, struct lg_error *er
 					return lg_fail(err, -r, "reading the spill file");
 				break;
 			}
-			/* DONE: a hole, dropped, or placed by the server. */
-			if (s->o.place) {
-				data = false;
-			} else {
-				memset(p, 0, PG);
-				STAT_ADD(s->st.zero, 1);
-			}
+			/* DONE: a hole or dropped. */
+			memset(p, 0, PG);
+			STAT_ADD(s->st.zero, 1);
 			break;
 		}
-		if (data && add_run(s, &nruns, pa, pa + PG))
+		if (add_run(s, &nruns, pa, pa + PG))
 			return lg_fail(err, ENOMEM, "snapshot");
 	}
 	/* Everything in the chunk is taken: let the target write it freely.
@@ -1293,7 +1235,6 @@ static void destroy(struct lg_snap *s)
 	free(s->ht);
 	free(s->tmp);
 	free(s->buf);
-	free(s->placebuf);
 	free(s->runs);
 	free(s->pend);
 	pthread_mutex_destroy(&s->lk);

@@ -156,13 +156,6 @@ struct lg_snap_opts {
 	 * slot fails the snapshot as LG_SNAP_FULL_FAIL would (0: no limit). */
 	uint64_t max_wait_ns;
 	size_t chunk;		/* bytes per lg_snap_next() chunk (0: 2 MiB) */
-	/* Seekable output: once the store is half full, lg_snap_next() writes
-	 * pages held aside to their final place through this (from the
-	 * caller's thread, out of address order; returns 0 or -errno, which
-	 * fails the snapshot) and leaves such pages out of its chunks'
-	 * runs. */
-	int (*place)(void *ctx, uint64_t addr, const void *page);
-	void *place_ctx;
 };
 
 #define LG_SNAP_ASIDE_DEFAULT 8192	/* 32 MiB */
@@ -172,7 +165,6 @@ struct lg_snap_stats {
 	uint64_t faults;		/* write faults served */
 	uint64_t copied;		/* pages whose T0 content the server took */
 	uint64_t spilled;		/* of which into the spill file */
-	uint64_t placed;		/* of which written to their place (place()) */
 	uint64_t aside_peak;		/* most pages aside at once */
 	uint64_t max_service_ns;	/* longest single fault service */
 	uint64_t full;			/* faults that found the store full */

@@ -826,57 +826,6 @@ START_TEST(test_prearm_dontneed)
 }
 END_TEST
 
-/* Seekable output: the server keeps pages aside while its store has room,
- * then places them itself. */
-static uint8_t *placed_out;
-static uint64_t placed_base;
-static int place_cb(void *ctx, uint64_t addr, const void *page)
-{
-	(void)ctx;
-	memcpy(placed_out + (addr - placed_base), page, PG);
-	return 0;
-}
-
-START_TEST(test_place)
-{
-	struct lg_snap_opts o = opts(0);
-	struct child ch;
-	struct t0 *t = calloc(1, sizeof(*t));
-	struct lg_snap_stats st;
-	struct lg_error e = { 0 };
-	struct lg_snap *s;
-	struct lg_snap_chunk c;
-	int r;
-
-	child_start(&ch, 4096, 2, false, 0);
-	placed_out = calloc(1, ch.len);
-	placed_base = sh->region;
-	o.place = place_cb;
-	o.aside_pages = 4;
-	s = snapshot(&ch, &o, t);
-	while ((r = lg_snap_next(s, &c, &e)) == 1) {
-		for (size_t k = 0; k < c.nruns; k++) {
-			ck_assert_uint_ge(c.runs[k].start, c.addr);
-			memcpy(placed_out + (c.runs[k].start - placed_base),
-			       c.data + (c.runs[k].start - c.addr), c.runs[k].end - c.runs[k].start);
-		}
-		usleep(1000);
-	}
-	ck_assert_msg(r == 0, "%s", e.msg);
-	ck_assert_int_eq(lg_snap_close(s, &st, &e), 0);
-	ck_assert_uint_gt(st.placed, 0);
-	ck_assert_uint_gt(st.copied, st.placed);	/* some went aside first */
-	ck_assert_uint_eq(st.spilled, 0);
-	check_t0(&ch, t, placed_out, &st);
-	ck_assert(!child_has_uw(ch.pid));
-	child_end(&ch);
-	free(placed_out);
-	lg_ranges_free(&t->armed);
-	free(t->ref);
-	free(t);
-}
-END_TEST
-
 /* A full store with LG_SNAP_FULL_FAIL: the snapshot fails, nobody waits. */
 START_TEST(test_full_fail)
 {
@@ -1063,7 +1012,6 @@ int main(void)
 	tcase_add_test(tc, test_mremap);
 	tcase_add_test(tc, test_tiny_aside);
 	tcase_add_test(tc, test_spill);
-	tcase_add_test(tc, test_place);
 	tcase_add_test(tc, test_prearm);
 	tcase_add_test(tc, test_prearm_dontneed);
 	tcase_add_test(tc, test_full_fail);
