@@ -51,6 +51,12 @@ _Static_assert(sizeof(elf_gregset_t) == LG_NREGS * 8, "27 general registers on x
 #define LG_NT_GDB_TDESC 0xff000000u
 
 extern const char *const lg_reg_names[LG_NREGS];
+/* Indexes into pr_reg (struct user_regs_struct). */
+#define LG_REG_RAX 10
+#define LG_REG_ORIG_RAX 15
+#define LG_REG_RIP 16
+#define LG_REG_RSP 19
+#define LG_REG_FS_BASE 21
 
 struct lg_core_load {
 	uint64_t vaddr, memsz, offset, filesz;

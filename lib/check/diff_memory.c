@@ -92,13 +92,21 @@ static void coverage_one(const struct lg_core *a, const struct lg_range *ra, siz
 			}
 			if (j < nb && rb[j].start < e)
 				e = rb[j].start;
-			/* One uncovered piece [s, e): explained per NT_FILE mapping. */
+			/* One uncovered piece [s, e): explained per NT_FILE
+			 * mapping and per PT_LOAD of either core, so that a
+			 * guard mapping does not explain the never-written
+			 * mapping next to it. */
 			while (s < e) {
 				const struct lg_core_ntfile *f = lg_core_ntfile_at(a, s);
+				const struct lg_core_load *la_ = lg_core_load_at(a, s), *lb_ = lg_core_load_at(b, s);
 				uint64_t pe = e;
 				const char *name = "";
 				if (f && f->end < pe)
 					pe = f->end;
+				if (la_ && la_->vaddr + la_->memsz > s && la_->vaddr + la_->memsz < pe)
+					pe = la_->vaddr + la_->memsz;
+				if (lb_ && lb_->vaddr + lb_->memsz > s && lb_->vaddr + lb_->memsz < pe)
+					pe = lb_->vaddr + lb_->memsz;
 				uncovered_add(u, nu, lg_explain_uncovered(a, b, s, pe, &name), s, pe, name);
 				s = pe;
 			}
@@ -181,21 +189,28 @@ out:
 }
 
 /* One page's differing bytes [P, PE) of PA and PB, into M. */
-static int record_page(const struct lg_core *a, const struct lg_core *b, uint64_t p, uint64_t pe,
-		       const uint8_t *pa, const uint8_t *pb, struct lg_memdiffs *m, size_t *unexpected)
+static int record_page(const struct lg_core *a, const struct lg_core *b, const struct lg_rseq_areas *rseq,
+		       uint64_t p, uint64_t pe, const uint8_t *pa, const uint8_t *pb, struct lg_memdiffs *m,
+		       size_t *unexpected)
 {
 	struct lg_memdiff d = { .page = p & ~(LG_PAGE_SIZE - 1) };
+	bool all_rseq = true;
 
 	for (uint64_t q = 0; q < pe - p; q++) {
 		if (pa[q] == pb[q])
 			continue;
+		if (all_rseq && !lg_explain_rseq_byte(&rseq[0], p + q) && !lg_explain_rseq_byte(&rseq[1], p + q))
+			all_rseq = false;
 		if (!d.nbytes++) {
 			d.first = p + q;
 			d.a = pa[q];
 			d.b = pb[q];
 		}
 	}
-	d.expected = lg_explain_page(a, b, d.page) != NULL;
+	d.row = lg_explain_page(a, b, d.page);
+	if (!d.row && all_rseq)
+		d.row = "mem.rseq";
+	d.expected = d.row != NULL;
 	if (!d.expected)
 		(*unexpected)++;
 	m->total++;
@@ -210,8 +225,8 @@ static int record_page(const struct lg_core *a, const struct lg_core *b, uint64_
 /* The bytes X and Y both hold, [S, E), compared by page so differences
  * are reported the way they are dumped and copied.  -1 when out of memory. */
 static int compare_range(const struct lg_core *a, const struct lg_core_load *x,
-			 const struct lg_core *b, const struct lg_core_load *y, uint64_t s, uint64_t e,
-			 struct lg_memdiffs *m, size_t *unexpected)
+			 const struct lg_core *b, const struct lg_core_load *y, const struct lg_rseq_areas *rseq,
+			 uint64_t s, uint64_t e, struct lg_memdiffs *m, size_t *unexpected)
 {
 	for (uint64_t p = s; p < e;) {
 		uint64_t pe = (p & ~(LG_PAGE_SIZE - 1)) + LG_PAGE_SIZE;
@@ -221,7 +236,7 @@ static int compare_range(const struct lg_core *a, const struct lg_core_load *x,
 			pe = e;
 		pa = lg_core_load_data(a, x) + (p - x->vaddr);
 		pb = lg_core_load_data(b, y) + (p - y->vaddr);
-		if (memcmp(pa, pb, pe - p) && record_page(a, b, p, pe, pa, pb, m, unexpected) < 0)
+		if (memcmp(pa, pb, pe - p) && record_page(a, b, rseq, p, pe, pa, pb, m, unexpected) < 0)
 			return -1;
 		p = pe;
 	}
@@ -235,11 +250,16 @@ void lg_diff_memory(const struct lg_core *a, const struct lg_core *b, struct lg_
 	uint64_t compared = 0;
 	size_t unexpected = 0;
 	const struct lg_memdiff *first = NULL;
+	struct lg_rseq_areas rseq[2];
 
 	if (!meet) {
 		ck->oom = true;
 		return;
 	}
+	/* Each core's own threads' areas: the same in both for one process,
+	 * but a thread missing from one core still has its area in the other. */
+	lg_rseq_find(a, &rseq[0]);
+	lg_rseq_find(b, &rseq[1]);
 	/* Every (PT_LOAD of A, PT_LOAD of B) pair whose dumped bytes meet,
 	 * in the order of A's and then B's program headers. */
 	for (size_t i = 0; i < a->nloads; i++) {
@@ -254,7 +274,7 @@ void lg_diff_memory(const struct lg_core *a, const struct lg_core *b, struct lg_
 			if (s >= e)
 				continue;
 			compared += e - s;
-			if (compare_range(a, x, b, y, s, e, m, &unexpected) < 0) {
+			if (compare_range(a, x, b, y, rseq, s, e, m, &unexpected) < 0) {
 				ck->oom = true;
 				goto out;
 			}
@@ -272,15 +292,29 @@ void lg_diff_memory(const struct lg_core *a, const struct lg_core *b, struct lg_
 	else
 		lg_check_add(ck, LG_CHECK_PASS, "diff.memory", "%llu bytes dumped in both are identical",
 			     (unsigned long long)compared);
-	if (m->total > unexpected) {
-		for (size_t i = 0; i < m->n; i++)
-			if (m->v[i].expected) {
-				lg_check_expected(ck, lg_explain_page(a, b, m->v[i].page), "diff.memory.special",
-						  "%zu pages differ in special mappings, first page 0x%llx",
-						  m->total - unexpected, (unsigned long long)m->v[i].page);
-				break;
-			}
+	/* One line per row, with how many of the stored pages it explains. */
+	for (size_t i = 0; i < m->n; i++) {
+		size_t n = 0;
+		bool seen = false;
+		if (!m->v[i].expected)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = m->v[k].expected && !strcmp(m->v[k].row, m->v[i].row);
+		if (seen)
+			continue;
+		for (size_t k = i; k < m->n; k++)
+			n += m->v[k].expected && !strcmp(m->v[k].row, m->v[i].row);
+		if (!strcmp(m->v[i].row, "mem.rseq"))
+			lg_check_expected(ck, m->v[i].row, "diff.memory.rseq",
+					  "%zu pages differ only in threads' rseq areas (thread pointer + __rseq_offset), first at 0x%llx",
+					  n, (unsigned long long)m->v[i].first);
+		else
+			lg_check_expected(ck, m->v[i].row, "diff.memory.special",
+					  "%zu pages differ in special mappings, first page 0x%llx", n,
+					  (unsigned long long)m->v[i].page);
 	}
 out:
+	lg_rseq_free(&rseq[0]);
+	lg_rseq_free(&rseq[1]);
 	free(meet);
 }

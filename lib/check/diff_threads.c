@@ -44,7 +44,17 @@ static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_threa
 		      struct lg_check_list *ck)
 {
 	bool any = false;
+	const char *row;
 
+	if (!memcmp(x->regs, y->regs, sizeof(x->regs)))
+		return false;
+	row = lg_explain_regs(x->regs, y->regs);
+	if (row) {
+		lg_check_expected(ck, row, "diff.regs", "thread %d: orig_rax 0x%llx vs 0x%llx, rax -ERESTART_RESTARTBLOCK",
+				  x->tid, (unsigned long long)x->regs[LG_REG_ORIG_RAX],
+				  (unsigned long long)y->regs[LG_REG_ORIG_RAX]);
+		return false;
+	}
 	for (int r = 0; r < LG_NREGS; r++) {
 		if (x->regs[r] == y->regs[r])
 			continue;
@@ -52,6 +62,13 @@ static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_threa
 		lg_check_add(ck, LG_CHECK_FAIL, "diff.regs", "thread %d: %s 0x%llx vs 0x%llx", x->tid,
 			     lg_reg_names[r], (unsigned long long)x->regs[r], (unsigned long long)y->regs[r]);
 	}
+	/* A thread elsewhere in its code or on its stack ran between the
+	 * dumps (two cores of a running process), unless a core is wrong. */
+	if (x->regs[LG_REG_RIP] != y->regs[LG_REG_RIP] || x->regs[LG_REG_RSP] != y->regs[LG_REG_RSP])
+		lg_check_add(ck, LG_CHECK_FAIL, "diff.ran",
+			     "thread %d: rip/rsp 0x%llx/0x%llx vs 0x%llx/0x%llx: it ran between the dumps, so the cores are of two states of the process (or one core is wrong)",
+			     x->tid, (unsigned long long)x->regs[LG_REG_RIP], (unsigned long long)x->regs[LG_REG_RSP],
+			     (unsigned long long)y->regs[LG_REG_RIP], (unsigned long long)y->regs[LG_REG_RSP]);
 	return any;
 }
 
@@ -148,7 +165,7 @@ void lg_diff_threads(const struct lg_core *a, const struct lg_core *b, struct lg
 		lg_check_expected(ck, "thread.order", "diff.thread.order", "first thread %d vs %d",
 				  a->threads[0].tid, b->threads[0].tid);
 	if (!regs_any)
-		lg_check_add(ck, LG_CHECK_PASS, "diff.regs", "all %d general registers of every common thread match", LG_NREGS);
+		lg_check_add(ck, LG_CHECK_PASS, "diff.regs", "all %d general registers of every common thread match, but where a row explains them", LG_NREGS);
 	if (!fp_any)
 		lg_check_add(ck, LG_CHECK_PASS, "diff.fpregset", "FPREGSET matches (mxcsr_mask aside)");
 	if (!xs_any)

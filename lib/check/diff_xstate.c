@@ -159,6 +159,25 @@ static void diff_xcr0(const struct lg_xstate_source *sa, const struct lg_xstate_
 		     (unsigned long long)xa, (unsigned long long)xb);
 }
 
+/* gdb 13 reads NT_X86_XSTATE as a regset of X86_XSTATE_SIZE(xcr0) bytes
+ * (x86-xstate.h: 2696 with PKRU, 2688 with AVX-512, 1088 with MPX, 832
+ * with AVX, else 576) and drops a smaller section whole ("Section
+ * `.reg-xstate/TID' in core file too small"): no AVX, AVX-512 or PKRU
+ * register of that thread, where gdb's own core, the other one here,
+ * shows them.  The kernel writes the CPU's compacted size instead (2440 on
+ * an AMD CPU with AVX2 and PKU), lgcore the size gdb 13 wants. */
+static bool gdb13_too_small(const struct lg_core_thread *t, uint64_t xcr0, struct lg_check_list *ck)
+{
+	size_t want = xcr0 >> 9 & 1 ? 2696 : xcr0 & 0xe0 ? 2688 : xcr0 & 0x18 ? 1088 : xcr0 & 4 ? 832 : 576;
+
+	if (t->xstate_size >= want)
+		return false;
+	lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate.gdb13-size",
+		     "thread %d: the non-gdb core's XSTATE is %zu bytes, gdb 13 needs %zu for its xcr0 0x%llx and drops the whole section (no AVX, AVX-512 or PKRU register), which it reads from gdb's core",
+		     t->tid, t->xstate_size, want, (unsigned long long)xcr0);
+	return true;
+}
+
 void lg_diff_xstate(const struct lg_xstate_source *sa, const struct lg_xstate_source *sb,
 		    const struct lg_core_thread *x, const struct lg_core_thread *y,
 		    struct lg_check_list *ck, bool *any)
@@ -178,11 +197,14 @@ void lg_diff_xstate(const struct lg_xstate_source *sa, const struct lg_xstate_so
 		lg_check_add(ck, LG_CHECK_FAIL, "diff.xstate", "thread %d: XSTATE shorter than its header", x->tid);
 		return;
 	}
-	if (x->xstate_size != y->xstate_size)
-		lg_check_expected(ck, "xstate.size", "diff.xstate.size", "thread %d: %zu vs %zu bytes",
-				  x->tid, x->xstate_size, y->xstate_size);
 	xa = lg_get64(x->xstate + LG_XSTATE_XCR0_OFF);
 	xb = lg_get64(y->xstate + LG_XSTATE_XCR0_OFF);
+	if (sa->gdb != sb->gdb && gdb13_too_small(sa->gdb ? y : x, sa->gdb ? xb : xa, ck)) {
+		*any = true;
+	} else if (x->xstate_size != y->xstate_size) {
+		lg_check_expected(ck, "xstate.size", "diff.xstate.size", "thread %d: %zu vs %zu bytes",
+				  x->tid, x->xstate_size, y->xstate_size);
+	}
 	bva = lg_get64(x->xstate + LG_XSTATE_HDR_OFF);
 	bvb = lg_get64(y->xstate + LG_XSTATE_HDR_OFF);
 	if (xa != xb)

@@ -33,6 +33,8 @@ const struct lg_expected_row lg_expected_table[] = {
 	{ "xstate.gdb-unknown", "gdb 13 knows no XSAVE component after PKRU (AMX and later): its core leaves them out of XSTATE and its xcr0" },
 	{ "xstate.left-out", "lgcore leaves the XSAVE components gdb 13 does not know (AMX) out of XSTATE and its xcr0 when no thread has them out of their init state, so that gdb 13 accepts the size" },
 	{ "xstate.header", "xstate_bv/xcomp_bv bits differ only where one writer saved a component in its init state" },
+	{ "regs.restart-syscall", "a timed wait that a first dump interrupted is continued by restart_syscall when the thread resumes: orig_rax 219 in the later core, the same wait, deadline and registers" },
+	{ "mem.rseq", "the kernel rewrites a thread's rseq area (cpu_id_start, cpu_id, rseq_cs, node_id, mm_cid at the thread pointer + glibc's __rseq_offset) whenever it returns the thread to user mode: where it last ran, not the program's data" },
 	{ "fpregset.mxcsr_mask", "gdb 13 fills mxcsr_mask from its own register cache, not the kernel's" },
 	{ "load.align", "gdb writes p_align 1, the kernel 0x1000" },
 	{ "load.undumped", "the kernel writes a PT_LOAD with p_filesz 0 for mappings it does not dump, gdb none" },

@@ -1,6 +1,11 @@
 /* The rules behind the expected-differences rows: facts from gdb 13
  * (gcore.c, linux-tdep.c) and Linux 6.x (fs/binfmt_elf.c, the vDSO). */
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check/explain.h"
 
@@ -102,5 +107,125 @@ const char *lg_explain_psargs(const uint8_t *x, size_t xlen, const uint8_t *y, s
 	 * where an argument does. */
 	if (xlen != ylen && !memcmp(x, y, n) && (xlen == n ? y[n] : x[n]) == ' ')
 		return "prpsinfo.psargs";
+	return NULL;
+}
+
+/* glibc 2.35+ registers one struct rseq per thread at the thread pointer
+ * plus __rseq_offset (a ptrdiff_t), __rseq_size bytes of it in use; both
+ * are exported by ld.so.  The kernel (Linux 4.18+) rewrites cpu_id_start
+ * and cpu_id (bytes 0-7), and from 6.3 node_id and mm_cid (20-31), each
+ * time it returns the thread to user mode after it was preempted or
+ * migrated, and clears rseq_cs (8-15) when it aborts a critical section;
+ * flags (16-19) is the process's own.  The kernel accepts rseq_len 32 at
+ * least (ORIG_RSEQ_SIZE), which glibc registers even when __rseq_size says
+ * 20 (glibc 2.36). */
+#define RSEQ_AREA_LEN 32u
+#define RSEQ_FLAGS_OFF 16u
+#define RSEQ_FLAGS_LEN 4u
+/* __rseq_offset is a small distance inside the static TLS block. */
+#define RSEQ_OFFSET_MAX (1ll << 20)
+
+/* The value of ld.so's dynamic symbol NAME in PATH (st_value), or false. */
+static bool dynsym_value(const char *path, const char *name, uint64_t *value)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	bool found = false;
+
+	if (fd < 0)
+		return false;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (e && !found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, name)) {
+				*value = s.st_value;
+				found = true;
+				break;
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return found;
+}
+
+void lg_rseq_find(const struct lg_core *c, struct lg_rseq_areas *r)
+{
+	const struct lg_core_ntfile *ldso = NULL;
+	uint64_t sym_off, sym_size, base;
+	int64_t off;
+	uint32_t size;
+
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < c->nntfiles && !ldso; i++)
+		if (c->ntfiles[i].offset == 0 && is_ldso(c->ntfiles[i].name))
+			ldso = &c->ntfiles[i];
+	if (!ldso || elf_version(EV_CURRENT) == EV_NONE)
+		return;
+	/* ld.so is a shared object linked at 0: its first mapping is its base. */
+	base = ldso->start;
+	if (!dynsym_value(ldso->name, "__rseq_offset", &sym_off) ||
+	    !dynsym_value(ldso->name, "__rseq_size", &sym_size) ||
+	    lg_core_read(c, base + sym_off, &off, sizeof(off)) != sizeof(off) ||
+	    lg_core_read(c, base + sym_size, &size, sizeof(size)) != sizeof(size))
+		return;
+	/* __rseq_size 0: glibc registered no area (glibc.pthread.rseq=0). */
+	if (!size || off > RSEQ_OFFSET_MAX || off < -RSEQ_OFFSET_MAX)
+		return;
+	r->start = calloc(c->nthreads ? c->nthreads : 1, sizeof(*r->start));
+	if (!r->start)
+		return;
+	for (size_t i = 0; i < c->nthreads; i++)
+		if (c->threads[i].regs[LG_REG_FS_BASE])
+			r->start[r->n++] = c->threads[i].regs[LG_REG_FS_BASE] + (uint64_t)off;
+}
+
+void lg_rseq_free(struct lg_rseq_areas *r)
+{
+	free(r->start);
+	memset(r, 0, sizeof(*r));
+}
+
+bool lg_explain_rseq_byte(const struct lg_rseq_areas *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t o = addr - r->start[i];
+		if (addr >= r->start[i] && o < RSEQ_AREA_LEN &&
+		    !(o >= RSEQ_FLAGS_OFF && o < RSEQ_FLAGS_OFF + RSEQ_FLAGS_LEN))
+			return true;
+	}
+	return false;
+}
+
+/* A timed wait (nanosleep, clock_nanosleep, a futex wait with a timeout,
+ * poll...) interrupted by a stop returns -ERESTART_RESTARTBLOCK (516,
+ * include/linux/errno.h); when the thread resumes the kernel enters
+ * restart_syscall (x86-64 219) instead, which continues the wait to the
+ * same deadline.  A first dump of a running process stops it there; a
+ * second one finds the same thread in the same wait with orig_rax 219. */
+#define ERESTART_RESTARTBLOCK 516
+#define NR_RESTART_SYSCALL 219
+
+const char *lg_explain_regs(const uint64_t *x, const uint64_t *y)
+{
+	for (int r = 0; r < LG_NREGS; r++)
+		if (r != LG_REG_ORIG_RAX && x[r] != y[r])
+			return NULL;
+	if (x[LG_REG_RAX] != (uint64_t)-ERESTART_RESTARTBLOCK)
+		return NULL;
+	if (x[LG_REG_ORIG_RAX] == NR_RESTART_SYSCALL || y[LG_REG_ORIG_RAX] == NR_RESTART_SYSCALL)
+		return "regs.restart-syscall";
 	return NULL;
 }

@@ -48,4 +48,20 @@ const char *lg_explain_note_type(uint32_t type);
  * spaces dropped. */
 const char *lg_explain_psargs(const uint8_t *x, size_t xlen, const uint8_t *y, size_t ylen);
 
+/* Where glibc registered each thread's rseq area in C (thread pointer
+ * plus ld.so's __rseq_offset): START[N], one per thread, empty when C's
+ * process has none or its ld.so cannot be read. */
+struct lg_rseq_areas {
+	uint64_t *start;
+	size_t n;
+};
+void lg_rseq_find(const struct lg_core *c, struct lg_rseq_areas *r);
+void lg_rseq_free(struct lg_rseq_areas *r);
+/* Whether ADDR is a byte the kernel writes in one of R's areas. */
+bool lg_explain_rseq_byte(const struct lg_rseq_areas *r, uint64_t addr);
+
+/* One thread's general registers X and Y differ: the row that explains
+ * it (a timed wait restarted between the dumps), or NULL. */
+const char *lg_explain_regs(const uint64_t *x, const uint64_t *y);
+
 #endif

@@ -105,6 +105,7 @@ struct lg_memdiff {
 	size_t nbytes;		/* differing bytes in the page */
 	uint8_t a, b;		/* the bytes at FIRST */
 	bool expected;
+	const char *row;	/* the row that explains it when expected */
 };
 
 struct lg_memdiffs {

@@ -8,13 +8,21 @@ Usage: corrupt-core.py CORE LOG WHAT...
                         name) of thread TID
   drop-thread TID       remove TID's NT_PRSTATUS and the regsets after it
   garble-thread TID     set TID's pr_pid to TID + 100000
+  set-reg TID NAME VAL  set register NAME of thread TID to VAL
+  poke ADDR BYTE...     write the bytes BYTE... (numbers) at ADDR
+  xstate-size N         cut every thread's NT_X86_XSTATE to N bytes (the
+                        notes after it move down, PT_NOTE shrinks)
+  unfile ADDR           p_filesz 0 for the PT_LOAD holding ADDR: its bytes
+                        are gone for readers, as the kernel writes a
+                        mapping it does not dump
   declared FACTS        flip one byte (the one past the middle) of every
                         memory region the target declared in FACTS
                         (NAME.addr and NAME.len lines, see tc_declare) that
                         the core holds; if it holds none, the middle byte of
                         the largest writable PT_LOAD with file data
 What was changed goes to LOG as key=value lines (one line a byte for
-"declared").  Used by lgcore-wrong-byte and tests/mutants/lgcore-mutant.
+"declared").  Used by lgcore-wrong-byte, tests/mutants/lgcore-mutant and
+lcorecheck-regressions.sh.
 """
 import struct
 import sys
@@ -25,6 +33,7 @@ REGS = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
 PRSTATUS_PID, PRSTATUS_REGS = 32, 112
 NT_PRSTATUS = 1
 PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
+NT_X86_XSTATE = 0x202
 # Per-thread notes that follow their NT_PRSTATUS (FPREGSET, XSTATE,
 # SIGINFO, shadow stack).
 THREAD_NOTES = {2, 0x202, 0x53494749, 0x204}
@@ -148,6 +157,51 @@ def main():
         c.f.seek(c.noff + desc + PRSTATUS_PID)
         c.f.write(struct.pack("<i", tid + 100000))
         out += ["tid=%d" % tid, "new=%d" % (tid + 100000)]
+    elif what[0] == "set-reg":
+        tid, name, val = int(what[1]), what[2], int(what[3], 0) & (1 << 64) - 1
+        _, desc, _ = c.prstatus(tid)
+        off = desc + PRSTATUS_REGS + 8 * REGS.index(name)
+        oldv, = struct.unpack_from("<Q", c.seg, off)
+        c.f.seek(c.noff + off)
+        c.f.write(struct.pack("<Q", val))
+        out += ["tid=%d" % tid, "reg=%s" % name, "old=0x%x" % oldv, "new=0x%x" % val]
+    elif what[0] == "poke":
+        addr, new = int(what[1], 0), bytes(int(x, 0) for x in what[2:])
+        off = c.offset_of(addr)
+        if off is None or c.offset_of(addr + len(new) - 1) != off + len(new) - 1:
+            die("0x%x is in no PT_LOAD's file data" % addr)
+        c.f.seek(off)
+        old = c.f.read(len(new))
+        c.f.seek(off)
+        c.f.write(new)
+        out += ["addr=0x%x" % addr, "old=%s" % old.hex(), "new=%s" % new.hex()]
+    elif what[0] == "xstate-size":
+        size, new, cut = int(what[1], 0), b"", 0
+        for p, ty, desc, end in c.notes():
+            namesz, descsz, _ = struct.unpack_from("<III", c.seg, p)
+            if ty != NT_X86_XSTATE or descsz <= size:
+                new += c.seg[p:end]
+                continue
+            d = c.seg[desc:desc + size]
+            new += struct.pack("<III", namesz, size, ty) + c.seg[p + 12:desc] + d + b"\0" * (-size % 4)
+            cut += 1
+        if not cut:
+            die("no NT_X86_XSTATE larger than %d bytes" % size)
+        c.f.seek(c.noff)
+        c.f.write(new + b"\0" * (len(c.seg) - len(new)))
+        c.f.seek(c.phoff + 56 * c.note_i + 32)
+        c.f.write(struct.pack("<Q", len(new)))
+        out += ["xstate_notes=%d" % cut, "size=%d" % size]
+    elif what[0] == "unfile":
+        addr = int(what[1], 0)
+        for i, (ty, _, _, vaddr, _, filesz, memsz, _) in enumerate(c.ph):
+            if ty == PT_LOAD and vaddr <= addr < vaddr + memsz and filesz:
+                c.f.seek(c.phoff + 56 * i + 32)
+                c.f.write(struct.pack("<Q", 0))
+                out += ["vaddr=0x%x" % vaddr, "filesz=%d" % filesz]
+                break
+        else:
+            die("no PT_LOAD with file data holds 0x%x" % addr)
     elif what[0] == "declared":
         for name, addr, length in declared(what[1]):
             a = addr + length // 2 + (3 if length > 8 else 0)

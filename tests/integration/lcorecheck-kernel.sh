@@ -33,7 +33,19 @@ lg_dwfl_frames "$T/lc.out" > "$T/mine"
 lg_eu_frames "$K" > "$T/theirs"
 diff -u "$T/theirs" "$T/mine" || lg_fail "backtraces differ from eu-stack"
 
-lg_lc 0 "$T/g.$pid" "$K"
+# The kernel writes XSTATE in the CPU's size (2432 bytes on an AMD CPU with
+# AVX-512, 2440 with AVX2 and PKU); gdb 13 wants its own for the XCR0
+# (2688, 2696) and drops a smaller section, so lcorecheck fails that
+# reader difference, and nothing else.
+"$LCORECHECK" "$T/g.$pid" "$K" >"$T/lc.out" 2>"$T/lc.err"
+st=$?
+if [ "$st" = 1 ] && grep -Eq '^fail +diff.xstate.gdb13-size ' "$T/lc.out"; then
+	lg_info "the kernel's XSTATE is smaller than gdb 13's: $(grep -m1 -E '^fail +diff.xstate.gdb13-size ' "$T/lc.out" | cut -c1-140)"
+	grep -E '^fail ' "$T/lc.out" | grep -Ev '^fail +diff.xstate.gdb13-size ' >&2 &&
+		lg_fail "gcore vs the kernel's core fails on more than gdb 13's XSTATE size"
+else
+	lg_lc 0 "$T/g.$pid" "$K"
+fi
 lg_lc_expect pass diff.memory
 lg_lc_expect pass diff.regs
 lg_lc_expect pass diff.auxv
