@@ -36,6 +36,16 @@ lg_same "gdb: every thread's registers, lgcore's core vs the first gcore" "$T/re
 lg_memcmp "$T/gc1.$TPID" "$T/lg.$TPID" >"$T/mem.lg" ||
 	lg_fail "memory: lgcore's core differs from the first gcore in pages $(head -n 20 "$T/mem.lg" | tr '\n' ' ')"
 lg_info "memory: $(tail -n 1 "$T/mem.gc2") (gcore vs gcore), $(tail -n 1 "$T/mem.lg") (gcore vs lgcore)"
+# lcorecheck sees the same: the three cores are of one state, so each pair
+# passes (a restart fix-up would fail the two gcores' diff.regs).
+if [ -x "$LCORECHECK" ]; then
+	for p in "gc1 gc2" "gc1 lg" "lg gc2"; do
+		set -- $p
+		lg_lc 0 "$T/$1.$TPID" "$T/$2.$TPID" && lg_lc_expect pass diff.regs && lg_lc_expect pass diff.memory
+	done
+else
+	lg_info "lcorecheck not built (no libdw/libunwind): the pairs are not diffed by it"
+fi
 
 lg_finish_target "$TPID"
 lg_done
