@@ -1,6 +1,6 @@
 #!/bin/bash
-# Delve answers the same of gcore's core and of lgcore's (--mode=stop and
-# default) of one SIGSTOPped Go program (target-go, built from
+# Delve answers the same of gcore's core and of lgcore's (--mode=stop,
+# default, --mode=snapshot, -o -) of one SIGSTOPped Go program (target-go, built from
 # tests/targets/go): the goroutines with their wait reasons, every
 # goroutine's stack, the threads, every thread's registers (regs -a: with
 # the XMM/YMM/ZMM state of NT_X86_XSTATE), a map and a list on the heap

@@ -1,6 +1,6 @@
 #!/bin/bash
-# drgn answers the same of gcore's core and of lgcore's (--mode=stop and
-# default) of one SIGSTOPped target-readers (drgn_ask.py): every thread's
+# drgn answers the same of gcore's core and of lgcore's (--mode=stop,
+# default, --mode=snapshot, -o -) of one SIGSTOPped target-readers (drgn_ask.py): every thread's
 # stack trace and frame-0 registers, the crashed thread, globals, the heap
 # list through its global pointer, the never-written mapping (drgn raises
 # FaultError for a PT_LOAD with p_filesz 0: it must read zeros).  drgn

@@ -1,6 +1,6 @@
 #!/bin/bash
 # elfutils (libdwfl: eu-stack, eu-unstrip) answers the same of gcore's core
-# and of lgcore's (--mode=stop and default) of one SIGSTOPped
+# and of lgcore's (--mode=stop, default, --mode=snapshot, -o -) of one SIGSTOPped
 # target-readers: every thread's backtrace with modules, build-ids, offsets
 # and source lines (eu-stack -i -m -s -b), and the modules with their
 # addresses, build-ids and files (eu-unstrip -n).  libdwfl reads no

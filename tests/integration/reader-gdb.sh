@@ -1,6 +1,6 @@
 #!/bin/bash
-# gdb answers the same of gcore's core and of lgcore's (--mode=stop and
-# default) of one SIGSTOPped target-readers: threads, every thread's
+# gdb answers the same of gcore's core and of lgcore's (--mode=stop,
+# default, --mode=snapshot, -o -) of one SIGSTOPped target-readers: threads, every thread's
 # backtrace, registers (general and all; those gdb 13 misreads on this
 # CPU's XSAVE layout are not compared with gcore's, gdb-xstate.sh checks
 # them against the truth), globals, the heap list through its global

@@ -1,6 +1,6 @@
 #!/bin/bash
 # OpenJDK's serviceability agent (jhsdb) answers the same of gcore's core
-# and of lgcore's (--mode=stop and default) of one SIGSTOPped JVM
+# and of lgcore's (--mode=stop, default, --mode=snapshot, -o -) of one SIGSTOPped JVM
 # (target-jvm: threads sleeping, waiting, parked and blocked on a monitor):
 # jstack (Java threads, states and frames), jstack --mixed (jhsdb stops a
 # native stack at glibc's futex wait, without frame pointers: the same on
@@ -77,13 +77,19 @@ LGC=$T/lg.$TPID
 ask lg
 lg_info "lgcore's core: $(lg_apparent "$LGC")"
 rm -f "$LGC"
+lg_lgcore "$TPID" sn --mode=snapshot || lg_done
+lg_check_stopped "$TPID" "after lgcore --mode=snapshot"
+SNC=$T/sn.$TPID
+ask sn
+lg_info "lgcore --mode=snapshot's core: $(lg_apparent "$SNC")"
+rm -f "$SNC"
 lg_lgcore_stream "$TPID" st || lg_done
 lg_check_stopped "$TPID" "after lgcore -o -"
 STC=$T/st.$TPID
 ask st
 lg_info "lgcore -o -'s core: $(lg_apparent "$STC")"
 rm -f "$STC"
-LG_OURS="ls lg st"
+LG_OURS="ls lg sn st"
 
 grep -q '"sleeper"' "$T/jstack.gc" || lg_hard "jhsdb jstack shows no thread in gcore's core: $(head -c 400 "$T/jstack.gc")"
 lg_same3 "jhsdb jstack" jstack

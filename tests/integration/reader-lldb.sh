@@ -1,6 +1,6 @@
 #!/bin/bash
-# lldb answers the same of gcore's core and of lgcore's (--mode=stop and
-# default) of one SIGSTOPped target-readers: the thread list (with stop
+# lldb answers the same of gcore's core and of lgcore's (--mode=stop,
+# default, --mode=snapshot, -o -) of one SIGSTOPped target-readers: the thread list (with stop
 # reasons), every thread's backtrace, every thread's registers (lldb reads
 # the general ones and NT_FPREGSET: x87, MXCSR, xmm0-15; it shows no
 # ymm/zmm from a Linux core, whoever wrote it), globals, the heap list

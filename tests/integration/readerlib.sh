@@ -1,10 +1,11 @@
 # Helpers for the reader tests (one script per debugger that reads cores);
 # sourced after lib.sh.
 #
-# Every reader test takes four cores of one SIGSTOPped state: gcore's
+# Every reader test takes five cores of one SIGSTOPped state: gcore's
 # first (the reference, and gcore is known to leave a stopped process as it
 # was), then lgcore --mode=stop, then lgcore in its default (pre-copy) mode,
-# then lgcore -o - through zstd (a stream, in the kernel's order).
+# then lgcore --mode=snapshot, then lgcore -o - through zstd (a stream, in
+# the kernel's order).
 # It asks the reader the same questions of each and requires the same
 # answers, except where a row of the table in README ("Differences from
 # gcore") says otherwise; those rows are normalised here, each with its name.
@@ -23,7 +24,8 @@
 : "${PYTHON:=$(command -v python3 || true)}"
 
 # lg_three_dumps TARGET [ARGS...]: start TARGET, SIGSTOP it, dump it with
-# gcore (GCC), lgcore --mode=stop (LSC), lgcore (LGC) and lgcore -o - (STC),
+# gcore (GCC), lgcore --mode=stop (LSC), lgcore (LGC), lgcore
+# --mode=snapshot (SNC) and lgcore -o - (STC),
 # checking that it
 # is still stopped and untraced after each; lg_check_core compares the
 # main thread's stack and the target's declared regions with every core.
@@ -46,24 +48,26 @@ lg_three_dumps() {
 	lg_check_stopped "$TPID" "after lgcore --mode=stop"
 	lg_lgcore "$TPID" lg || lg_done
 	lg_check_stopped "$TPID" "after lgcore"
+	lg_lgcore "$TPID" sn --mode=snapshot || lg_done
+	lg_check_stopped "$TPID" "after lgcore --mode=snapshot"
 	lg_lgcore_stream "$TPID" st || lg_done
 	lg_check_stopped "$TPID" "after lgcore -o -"
-	GCC=$T/gc.$TPID LSC=$T/ls.$TPID LGC=$T/lg.$TPID STC=$T/st.$TPID
-	LG_CORES="gc ls lg st" LG_OURS="ls lg st"
+	GCC=$T/gc.$TPID LSC=$T/ls.$TPID LGC=$T/lg.$TPID SNC=$T/sn.$TPID STC=$T/st.$TPID
+	LG_CORES="gc ls lg sn st" LG_OURS="ls lg sn st"
 }
 
-# lg_core_of NAME: the core file of gc, ls or lg.
+# lg_core_of NAME: the core file of gc, ls, lg, sn or st.
 lg_core_of() {
-	case $1 in gc) echo "$GCC";; ls) echo "$LSC";; lg) echo "$LGC";; st) echo "$STC";; esac
+	case $1 in gc) echo "$GCC";; ls) echo "$LSC";; lg) echo "$LGC";; sn) echo "$SNC";; st) echo "$STC";; esac
 }
 
 # lg_name_of NAME: how a failure message names that core.
 lg_name_of() {
 	case $1 in gc) echo "gcore's core";; ls) echo "lgcore --mode=stop's core";;
-	lg) echo "lgcore's core";; st) echo "lgcore -o -'s core";; esac
+	lg) echo "lgcore's core";; sn) echo "lgcore --mode=snapshot's core";; st) echo "lgcore -o -'s core";; esac
 }
 
-# lg_same3 WHAT PREFIX: $T/PREFIX.gc, .ls, .lg and .st hold the reader's
+# lg_same3 WHAT PREFIX: $T/PREFIX.gc, .ls, .lg, .sn and .st hold the reader's
 # answers about each core; lgcore's must equal gcore's.
 lg_same3() {
 	local what=$1 pre=$2 c
