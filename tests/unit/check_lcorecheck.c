@@ -85,6 +85,47 @@ START_TEST(explain_rules)
 }
 END_TEST
 
+/* A restarted timed wait: orig_rax alone, rax -ERESTART_RESTARTBLOCK, one
+ * side restart_syscall (219).  The restart fix-up (rip 2 back, rax the
+ * syscall number) or any other register is not it. */
+START_TEST(explain_restart)
+{
+	uint64_t x[LG_NREGS] = { 0 }, y[LG_NREGS];
+
+	x[LG_REG_RAX] = (uint64_t)-516;
+	x[LG_REG_ORIG_RAX] = 230;	/* clock_nanosleep */
+	x[LG_REG_RIP] = 0x7f0000001002;
+	memcpy(y, x, sizeof(y));
+	y[LG_REG_ORIG_RAX] = 219;
+	ck_assert_str_eq(lg_explain_regs(x, y), "regs.restart-syscall");
+	ck_assert_str_eq(lg_explain_regs(y, x), "regs.restart-syscall");
+	ck_assert_ptr_nonnull(lg_expected_reason("regs.restart-syscall"));
+	y[LG_REG_ORIG_RAX] = 35;	/* nanosleep: not a restart */
+	ck_assert_ptr_null(lg_explain_regs(x, y));
+	y[LG_REG_ORIG_RAX] = 219;
+	y[LG_REG_RIP] -= 2;
+	ck_assert_ptr_null(lg_explain_regs(x, y));
+	y[LG_REG_RIP] += 2;
+	x[LG_REG_RAX] = y[LG_REG_RAX] = (uint64_t)-512;	/* -ERESTARTSYS: re-executed, not restart_syscall */
+	ck_assert_ptr_null(lg_explain_regs(x, y));
+}
+END_TEST
+
+/* The kernel's fields of a 32-byte rseq area, not its flags word. */
+START_TEST(explain_rseq)
+{
+	uint64_t start[] = { 0x7f0000002920 };
+	struct lg_rseq_areas r = { start, 1 };
+
+	ck_assert_ptr_nonnull(lg_expected_reason("mem.rseq"));
+	for (uint64_t o = 0; o < 40; o++)
+		ck_assert_int_eq(lg_explain_rseq_byte(&r, start[0] + o), o < 16 || (o >= 20 && o < 32));
+	ck_assert(!lg_explain_rseq_byte(&r, start[0] - 1));
+	r.n = 0;
+	ck_assert(!lg_explain_rseq_byte(&r, start[0]));
+}
+END_TEST
+
 /* A tiny core: ehdr, 2 phdrs (PT_NOTE, PT_LOAD), notes, 16 bytes of memory. */
 struct mini {
 	uint8_t b[4096];
@@ -617,6 +658,8 @@ Suite *unit_suite(void)
 	tcase_add_test(t, sha256_vectors);
 	tcase_add_test(t, expected_table);
 	tcase_add_test(t, explain_rules);
+	tcase_add_test(t, explain_restart);
+	tcase_add_test(t, explain_rseq);
 	tcase_add_test(t, reader_minimal);
 	tcase_add_test(t, reader_bad_sizes);
 	tcase_add_test(t, spans_lookup);
