@@ -69,6 +69,13 @@ static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_threa
 			     "thread %d: rip/rsp 0x%llx/0x%llx vs 0x%llx/0x%llx: it ran between the dumps, so the cores are of two states of the process (or one core is wrong)",
 			     x->tid, (unsigned long long)x->regs[LG_REG_RIP], (unsigned long long)x->regs[LG_REG_RSP],
 			     (unsigned long long)y->regs[LG_REG_RIP], (unsigned long long)y->regs[LG_REG_RSP]);
+	else if (x->regs[LG_REG_ORIG_RAX] == y->regs[LG_REG_ORIG_RAX] && (int64_t)x->regs[LG_REG_ORIG_RAX] >= 0)
+		/* The same syscall at the same place, other registers: it
+		 * returned and was called again, e.g. a Go runtime's
+		 * epoll_pwait or futex wait with a recomputed timeout. */
+		lg_check_add(ck, LG_CHECK_FAIL, "diff.ran",
+			     "thread %d: the same syscall %lld at the same rip with other registers: it returned and called again between the dumps (a recomputed timeout), or one core is wrong",
+			     x->tid, (long long)x->regs[LG_REG_ORIG_RAX]);
 	return any;
 }
 
