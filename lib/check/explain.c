@@ -118,7 +118,7 @@ const char *lg_explain_psargs(const uint8_t *x, size_t xlen, const uint8_t *y, s
  * migrated, and clears rseq_cs (8-15) when it aborts a critical section;
  * flags (16-19) is the process's own.  The kernel accepts rseq_len 32 at
  * least (ORIG_RSEQ_SIZE), which glibc registers even when __rseq_size says
- * 20 (glibc 2.36). */
+ * 20 (Debian 12's glibc 2.36). */
 #define RSEQ_AREA_LEN 32u
 #define RSEQ_FLAGS_OFF 16u
 #define RSEQ_FLAGS_LEN 4u
@@ -161,6 +161,25 @@ static bool dynsym_value(const char *path, const char *name, uint64_t *value)
 	return found;
 }
 
+/* Whether the file at PATH starts with the ELF header C holds at BASE (or
+ * C does not hold it): the ld.so on this machine is the one the process
+ * ran, else its symbols' values say nothing about the core. */
+static bool same_elf_header(const struct lg_core *c, uint64_t base, const char *path)
+{
+	uint8_t mem[sizeof(Elf64_Ehdr)], file[sizeof(Elf64_Ehdr)];
+	int fd;
+	ssize_t n;
+
+	if (lg_core_read(c, base, mem, sizeof(mem)) != sizeof(mem))
+		return true;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, file, sizeof(file), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(file) && !memcmp(mem, file, sizeof(mem));
+}
+
 void lg_rseq_find(const struct lg_core *c, struct lg_rseq_areas *r)
 {
 	const struct lg_core_ntfile *ldso = NULL;
@@ -176,7 +195,7 @@ void lg_rseq_find(const struct lg_core *c, struct lg_rseq_areas *r)
 		return;
 	/* ld.so is a shared object linked at 0: its first mapping is its base. */
 	base = ldso->start;
-	if (!dynsym_value(ldso->name, "__rseq_offset", &sym_off) ||
+	if (!same_elf_header(c, base, ldso->name) || !dynsym_value(ldso->name, "__rseq_offset", &sym_off) ||
 	    !dynsym_value(ldso->name, "__rseq_size", &sym_size) ||
 	    lg_core_read(c, base + sym_off, &off, sizeof(off)) != sizeof(off) ||
 	    lg_core_read(c, base + sym_size, &size, sizeof(size)) != sizeof(size))
