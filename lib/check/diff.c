@@ -3,24 +3,11 @@
 
 #include "check/diff_impl.h"
 
-/* NT_PRPSINFO's pr_sname: 'T' for a stopped process, 't' when gdb had it
- * traced, 'R', 'S' or 'D' when it ran while it was dumped (lgcore's
- * pre-copy of a running process, a kernel core: the fatal thread). */
-static char running_state(const struct lg_core *c)
-{
-	char s;
-
-	if (!c->prpsinfo)
-		return 0;
-	s = (char)c->prpsinfo[LG_PRPSINFO_OFF(pr_sname)];
-	return s == 'R' || s == 'S' || s == 'D' ? s : 0;
-}
-
 /* Registers or memory differ and one core says the process was running:
  * say what the differences most likely are, not only that they exist. */
 static void explain_states(const struct lg_core *a, const struct lg_core *b, struct lg_check_list *ck)
 {
-	char sa = running_state(a), sb = running_state(b);
+	char sa = lg_core_running(a), sb = lg_core_running(b);
 
 	if (!sa && !sb)
 		return;

@@ -40,7 +40,7 @@ static void diff_bytes(struct lg_check_list *ck, const char *id, const char *row
 	lg_check_difference(ck, row, id, "thread %d: %s differs", tid, what);
 }
 
-static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_thread *y,
+static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_thread *y, bool ran,
 		      struct lg_check_list *ck)
 {
 	bool any = false;
@@ -63,7 +63,10 @@ static bool diff_regs(const struct lg_core_thread *x, const struct lg_core_threa
 			     lg_reg_names[r], (unsigned long long)x->regs[r], (unsigned long long)y->regs[r]);
 	}
 	/* A thread elsewhere in its code or on its stack ran between the
-	 * dumps (two cores of a running process), unless a core is wrong. */
+	 * dumps (two cores of a running process), unless a core is wrong.
+	 * Of a stopped process no thread runs: the core is wrong. */
+	if (!ran)
+		return any;
 	if (x->regs[LG_REG_RIP] != y->regs[LG_REG_RIP] || x->regs[LG_REG_RSP] != y->regs[LG_REG_RSP])
 		lg_check_add(ck, LG_CHECK_FAIL, "diff.ran",
 			     "thread %d: rip/rsp 0x%llx/0x%llx vs 0x%llx/0x%llx: it ran between the dumps, so the cores are of two states of the process (or one core is wrong)",
@@ -141,6 +144,7 @@ void lg_diff_threads(const struct lg_core *a, const struct lg_core *b, struct lg
 {
 	bool regs_any = false, fp_any = false, xs_any = false, ids_ok = true;
 	struct lg_xstate_source sa, sb;
+	bool ran = lg_core_running(a) || lg_core_running(b);
 
 	lg_xstate_source_init(&sa, a);
 	lg_xstate_source_init(&sb, b);
@@ -153,7 +157,7 @@ void lg_diff_threads(const struct lg_core *a, const struct lg_core *b, struct lg
 		}
 		if (!x->prstatus || !y->prstatus)
 			continue;
-		regs_any |= diff_regs(x, y, ck);
+		regs_any |= diff_regs(x, y, ran, ck);
 		diff_prstatus(x, y, ck);
 		diff_fpregset(x, y, ck, &fp_any);
 		lg_diff_xstate(&sa, &sb, x, y, ck, &xs_any);

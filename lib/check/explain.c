@@ -20,6 +20,16 @@ bool lg_core_written_by_gdb(const struct lg_core *c)
 	return false;
 }
 
+char lg_core_running(const struct lg_core *c)
+{
+	char s;
+
+	if (!c->prpsinfo)
+		return 0;
+	s = (char)c->prpsinfo[LG_PRPSINFO_OFF(pr_sname)];
+	return s == 'R' || s == 'S' || s == 'D' ? s : 0;
+}
+
 static bool is_ldso(const char *name)
 {
 	const char *b = strrchr(name, '/');

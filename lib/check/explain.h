@@ -25,6 +25,12 @@
 /* Whether gdb wrote C: gdb's gcore adds its target-description note. */
 bool lg_core_written_by_gdb(const struct lg_core *c);
 
+/* NT_PRPSINFO's pr_sname when it says the process ran while C was dumped
+ * ('R', 'S' or 'D': lgcore's pre-copy of a running process, a kernel core),
+ * else 0 ('T' stopped, 't' traced by gdb, or no NT_PRPSINFO).  Only then
+ * can a thread have run between two dumps. */
+char lg_core_running(const struct lg_core *c);
+
 /* [S, E) is dumped in HAVE but not in OTHER.  Sets *NAME to the NT_FILE
  * path that maps S ("" for none). */
 const char *lg_explain_uncovered(const struct lg_core *have, const struct lg_core *other,
