@@ -306,9 +306,19 @@ lg_finish_target() {
 }
 
 # lg_check_stopped PID WHEN: a stopped target stays stopped, untraced.
+# A thread a tracer detaches from while the group stop is in effect is
+# woken to stop again for it (__ptrace_unlink sets JOBCTL_STOP_PENDING and
+# wakes it, Linux 3.1+): /proc shows it 'R' for that moment, seen once
+# under load right after gcore's detach.  So wait up to a second for 'T';
+# a process that was resumed runs (or sleeps) on and never gets there.
 lg_check_stopped() {
-	local s tr
-	s=$(lg_state "$1") tr=$(lg_tracer "$1")
+	local s tr i
+	for i in $(seq 20); do
+		s=$(lg_state "$1")
+		[ "$s" = T ] && break
+		sleep 0.05
+	done
+	tr=$(lg_tracer "$1")
 	[ "$s" = T ] || lg_fail "target $2 is in state '$s', not T (stopped)"
 	[ "$tr" = 0 ] || lg_fail "target $2 is traced by $tr"
 }
