@@ -7,7 +7,8 @@
  *                            MAP_SHARED|MAP_ANONYMOUS memory and writer 1's
  *                            in a memfd of MEMFD_MIB, both populated before
  *                            "ready"; the memfd's descriptor is closed once
- *                            mapped unless KEEPFD is 1
+ *                            mapped unless KEEPFD is 1; with KEEPFD 2 its
+ *                            first MiB is mapped a second time
  *   consistency check CORE ADDR [LOG]   reads the core and checks it; exit 0
  *                            if consistent, 1 with the first problem if not
  *
@@ -235,7 +236,7 @@ static void on_usr1(int sig)
 
 /* Writer I's pages: private, or (SHARED) MAP_SHARED|MAP_ANONYMOUS for
  * writer 0 and a memfd for writer 1, every page populated. */
-static void *pages_of(int i, size_t mib, bool shared, bool keepfd)
+static void *pages_of(int i, size_t mib, bool shared, int keepfd)
 {
 	size_t len = mib << 20, k;
 	char *p;
@@ -249,7 +250,11 @@ static void *pages_of(int i, size_t mib, bool shared, bool keepfd)
 		if ((fd = memfd_create("consistency", MFD_CLOEXEC)) < 0 || ftruncate(fd, (off_t)len))
 			return MAP_FAILED;
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (!keepfd)
+		/* KEEPFD 2: the memfd's first MiB mapped a second time. */
+		if (keepfd == 2 && mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+				   MAP_FAILED)
+			return MAP_FAILED;
+		if (keepfd != 1)
 			close(fd);
 	}
 	if (p != MAP_FAILED)
@@ -258,7 +263,7 @@ static void *pages_of(int i, size_t mib, bool shared, bool keepfd)
 	return p;
 }
 
-static int run(bool shared, size_t anon_mib, size_t memfd_mib, bool keepfd)
+static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
 {
 	pthread_t t;
 	int i;
@@ -510,7 +515,7 @@ int main(int argc, char **argv)
 		if (argc == 4 && (logfd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 					       0600)) < 0)
 			return 2;
-		return run(false, 0, 0, false);
+		return run(false, 0, 0, 0);
 	}
 	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "shared")) {
 		rate = atol(argv[2]);
@@ -520,7 +525,7 @@ int main(int argc, char **argv)
 		if (atol(argv[3]) <= 0 || atol(argv[4]) <= 0 || atol(argv[3]) > 4096 ||
 		    atol(argv[4]) > 4096)
 			return 2;
-		return run(true, (size_t)atol(argv[3]), (size_t)atol(argv[4]), atoi(argv[5]) == 1);
+		return run(true, (size_t)atol(argv[3]), (size_t)atol(argv[4]), atoi(argv[5]));
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "check"))
 		return check(argv[2], strtoull(argv[3], NULL, 0), argc == 5 ? argv[4] : NULL);
