@@ -1,0 +1,133 @@
+#!/bin/bash
+# Benchmark (not a test): the pause a process working in shared memory
+# observes while it is dumped, lgcore (pre-copy) vs gcore, and whether
+# lgcore's core is one snapshot of it.  The target is the consistency
+# target's shared mode (tests/track-targets/consistency shared): writer 0
+# in ANON_MIB of MAP_SHARED|MAP_ANONYMOUS memory, writer 1 in a memfd of
+# MEMFD_MIB (descriptor closed), each writing RATE/2 journaled, checksummed
+# page records a second (every 64th op a MADV_REMOVE, every 64th+32 a
+# MADV_DONTNEED).
+#
+# Usage: tests/bench/precopy-shared.sh [ANON_MIB [MEMFD_MIB [RATE [ROUNDS]]]]
+#   defaults: 1024 256 10000 3
+# Run from the build tree after "make check TESTS=" (builds the target).
+# LGCORE, GCORE and BENCH_DIR (where cores go; needs ANON+MEMFD free, one
+# core at a time, removed at once) override.
+#
+# Every dump and the baseline get a fresh target.  The gap is the longest
+# time a writer's loop went without running, from "ready" until 0.5 s after
+# the dump; the baseline is a target left alone for as long as lgcore's
+# dump took.  Per round: gaps, walls, their ratios, lgcore's final stop
+# broken down (--stats), its set-up stop and teardown, and the checker's
+# verdict on lgcore's core.
+set -u
+anon=${1:-1024}
+memfd=${2:-256}
+rate=${3:-10000}
+rounds=${4:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+build=${top_builddir:-$PWD}
+[ -x "$build/tests/track-targets/consistency" ] || build=$(cd "$here/../.." && pwd)
+CT=$build/tests/track-targets/consistency
+LGCORE=${LGCORE:-$build/src/lgcore}
+GCORE=${GCORE:-$(command -v gcore)}
+[ -x "$CT" ] || { echo "build $CT first (make check TESTS=)" >&2; exit 1; }
+[ -x "$LGCORE" ] || { echo "no lgcore at $LGCORE" >&2; exit 1; }
+[ -n "$GCORE" ] || { echo "no gcore" >&2; exit 1; }
+
+dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/lgcore-shared.XXXXXX") || exit 1
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+start_ct() {
+	: >"$dir/ct"
+	"$CT" shared $((rate / 2)) "$anon" "$memfd" 0 >"$dir/ct" &
+	pid=$!
+	until grep -q '^ready' "$dir/ct"; do
+		kill -0 "$pid" 2>/dev/null || { echo "the target died" >&2; exit 1; }
+		sleep 0.1
+	done
+	world=$(sed -n 's/^world //p' "$dir/ct")
+	sleep 1
+}
+stop_ct() { # sets gap (ms)
+	kill -USR1 "$pid"
+	wait "$pid"
+	pid=
+	gap=$(awk '/^maxgap_us/ { printf "%.1f", $2 / 1000 }' "$dir/ct")
+	[ -n "$gap" ] || { echo "the target printed no gap" >&2; exit 1; }
+}
+j() { sed -n "s/.*$1\([0-9.]*\).*/\1/p" <<<"$st" | head -n 1; }
+
+# dump TOOL -> "gap wall [final regs maps dirty_pages dirty_ms full_kib full_ms absent_pages
+#                absent_ms files_ms setup teardown passes consistent]"
+dump() {
+	local tool=$1 t0 t1 core ok=-
+	start_ct
+	rm -f "$dir/stats"
+	sync
+	t0=$(date +%s%N)
+	if [ "$tool" = lgcore ]; then
+		"$LGCORE" --stats="$dir/stats" -o "$dir/core" "$pid"
+	else
+		"$GCORE" -o "$dir/core" "$pid"
+	fi >"$dir/log" 2>&1 || { echo "$tool failed:" >&2; tail -5 "$dir/log" >&2; exit 1; }
+	t1=$(date +%s%N)
+	core=$dir/core.$pid
+	sleep 0.5
+	stop_ct
+	if [ "$tool" = lgcore ]; then
+		st=$(tr -d '\n ' <"$dir/stats")
+		if "$CT" check "$core" "$world" >"$dir/check"; then ok=yes; else ok=NO; cat "$dir/check" >&2; fi
+		echo "$gap $(((t1 - t0) / 1000000)) $(j '"final_stop":{"ms":') $(j '"registers_ms":')" \
+			"$(j '"maps_ms":') $(j '"dirty_pages":') $(j '"dirty_ms":')" \
+			"$(($(j '"full_bytes":') / 1024)) $(j '"full_ms":') $(j '"absent_pages":')" \
+			"$(j '"absent_ms":') $(j '"files_ms":') $(j '"setup_stop_ms":')" \
+			"$(j '"teardown":{"ms":') $(grep -o '"pages"' <<<"$st" | wc -l) $ok"
+	else
+		echo "$gap $(((t1 - t0) / 1000000))"
+	fi
+	rm -f "$core"
+}
+baseline() { # MS
+	start_ct
+	sleep "$(echo "$1 / 1000" | bc -l)"
+	sleep 0.5
+	stop_ct
+	echo "$gap"
+}
+div() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "n/a"; else printf f, a / b }'; }
+
+echo "lgcore: $LGCORE ($("$LGCORE" --version 2>&1 | head -1)); gcore: $GCORE; $(date -u +%FT%TZ)"
+echo "target: ${anon} MiB MAP_SHARED anonymous + ${memfd} MiB memfd, $rate page records/s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '%-5s | %8s %8s %6s %8s | %7s %7s %5s | %7s %6s %6s %11s %12s %12s %6s | %6s %8s %6s %4s\n' \
+	round lg_gap gc_gap gc/lg base_gap lg_wall gc_wall lg/gc \
+	final regs maps dirty "full" absent files setup teardn passes ok
+for r in $(seq "$rounds"); do
+	if [ $((r % 2)) = 1 ]; then
+		lg=$(dump lgcore) || exit 1
+		gc=$(dump gcore) || exit 1
+	else
+		gc=$(dump gcore) || exit 1
+		lg=$(dump lgcore) || exit 1
+	fi
+	set -- $lg
+	lgg=$1 lgw=$2 fin=$3 regs=$4 maps=$5 dp=$6 dms=$7 fk=$8 fms=$9 ap=${10} ams=${11} fl=${12} \
+		setup=${13} td=${14} passes=${15} ok=${16}
+	set -- $gc
+	gcg=$1 gcw=$2
+	base=$(baseline "$lgw") || exit 1
+	printf '%-5s | %6sms %6sms %5sx %6sms | %5sms %5sms %5s | %5sms %6s %6s %5sp/%5s %6sK/%5s %5sp/%5s %6s | %6s %8s %6s %4s\n' \
+		"$r" "$lgg" "$gcg" "$(div "$gcg" "$lgg" %.0f)" "$base" "$lgw" "$gcw" "$(div "$lgw" "$gcw" %.2f)" \
+		"$fin" "$regs" "$maps" "$dp" "$dms" "$fk" "$fms" "$ap" "$ams" "$fl" "$setup" "$td" "$passes" "$ok"
+done
+echo
+echo "gap: longest time a writer's loop went without running; final stop in ms: registers, maps"
+echo "(plan + collect), dirty pages/ms, whole mappings KiB/ms, absent shared pages read again/ms,"
+echo "open-file check; ok: the checker found lgcore's core one snapshot."
