@@ -226,14 +226,6 @@ static void *spawner_main(void *arg)
 	return NULL;
 }
 
-static volatile sig_atomic_t report;
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	report = 1;
-}
-
 /* Writer I's pages: private, or (SHARED) MAP_SHARED|MAP_ANONYMOUS for
  * writer 0 and a memfd for writer 1, every page populated. */
 static void *pages_of(int i, size_t mib, bool shared, int keepfd)
@@ -265,12 +257,17 @@ static void *pages_of(int i, size_t mib, bool shared, int keepfd)
 
 static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
 {
+	sigset_t usr1;
 	pthread_t t;
 	int i;
 
 	W = mmap(NULL, sizeof(*W), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	W->magic = 0x6c67636f6e736973ULL;
-	signal(SIGUSR1, on_usr1);
+	/* SIGUSR1 for the main thread only, which waits for it: blocked
+	 * before the other threads start, they inherit the mask. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	for (i = 0; i < NWRITERS; i++) {
 		size_t mib = !shared ? (size_t)NPAGES * PAGE >> 20 : i == 0 ? anon_mib : memfd_mib;
 		W->w[i].npages = (uint32_t)(mib << 20 >> 12);
@@ -294,8 +291,8 @@ static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
 	started_ns = now_ns();
 	printf("ready\n");
 	fflush(stdout);
-	while (!report)
-		pause();
+	while (sigwaitinfo(&usr1, NULL) != SIGUSR1)
+		;
 	printf("maxgap_us %lld writes %llu\n", maxgap_ns / 1000, writes);
 	fflush(stdout);
 	_exit(0);
