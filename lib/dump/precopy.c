@@ -262,6 +262,9 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	/* smaps while the target runs; inside the stop only maps. */
 	if ((r = lg_maps_read(s->pid, true, &hint, err)))
 		return r;
+	/* A mapping changed since is planned from maps alone: not tracked
+	 * if shared, not copied early; the final stop copies it. */
+	hint.partial_ok = true;
 	/* Watched from before the stop: a lgcore stopped in it is killed,
 	 * which releases the target (the keeper, lib/elfcore/file.c). */
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
@@ -660,13 +663,15 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	 * stopped /proc shows every thread in tracing stop ('t'). */
 	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
-	/* The early mappings' VmFlags as they are now, not as at the set-up
-	 * stop (the final plan's come from there): one made writable since
-	 * (mapped again from a file opened read-write) must be copied in this
-	 * stop.  smaps walks the page tables: read it here, while the target
-	 * runs. */
-	if (s->res->early_maps && (r = lg_maps_read(s->pid, true, &s->fresh, err)))
+	/* The mappings' VmFlags as they are now, not as at the set-up stop:
+	 * an early one made writable since (mapped again from a file opened
+	 * read-write) must be copied in this stop.  smaps walks the page
+	 * tables: read it here, while the target runs, as the final plan's
+	 * hint; in a big process a mapping changed after this read is planned
+	 * from maps alone (conservatively: dumped whole, its VmFlags unknown). */
+	if ((r = lg_maps_read(s->pid, true, &s->fresh, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+	s->fresh.partial_ok = true;
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
 		lg_core_file_watch_stop(&s->file, 0);
@@ -680,8 +685,11 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
 	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, 0,
-				&s->setup_plan.maps, &s->c.mem, err)))
+				&s->fresh, &s->c.mem, err)))
 		goto out;
+	for (i = 0; i < s->final_plan.maps.n; i++)
+		if (!s->final_plan.maps.v[i].has_smaps)
+			s->res->final_no_smaps++;
 	if (s->res->shm_tracked_maps) {
 		/* In the stop: a descriptor open now may have been written
 		 * through since the set-up stop. */

@@ -76,6 +76,7 @@ struct lg_precopy_result {
 	 * twice since the set-up stop, copied whole; the open-file check. */
 	uint64_t final_absent_pages, final_absent_ns;
 	size_t final_shm_lost;
+	size_t final_no_smaps;		/* final mappings planned from maps alone */
 	uint64_t final_files_ns;
 	uint64_t teardown_ns;
 	struct lg_track_teardown td;

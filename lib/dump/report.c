@@ -107,13 +107,15 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
 		  "%llu KiB new/untracked %.3f, %llu absent shared pages %.3f, holes %.3f, "
 		  "open files %.3f); %zu new or changed mappings, %zu recreated, "
-		  "%zu copied early changed since, %zu shared no longer trackable\n",
+		  "%zu copied early changed since, %zu shared no longer trackable, "
+		  "%zu planned without smaps\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)(r->final_full_bytes / 1024), ms(r->final_full_ns),
 		  (unsigned long long)r->final_absent_pages, ms(r->final_absent_ns),
 		  ms(r->final_holes_ns), ms(r->final_files_ns), r->final_new_maps,
-		  r->final_recreated_maps, r->final_early_changed, r->final_shm_lost);
+		  r->final_recreated_maps, r->final_early_changed, r->final_shm_lost,
+		  r->final_no_smaps);
 	e |= addf(o, "after the stop: %llu KiB staged in the final stop written in %.3f ms\n",
 		  (unsigned long long)(r->final_staged_bytes / 1024), ms(r->flush_ns));
 	e |= addf(o,
@@ -152,13 +154,13 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  "\"dirty_pages\": %llu, \"dirty_ms\": %.3f, \"full_bytes\": %llu, \"full_ms\": %.3f, "
 		  "\"holes_ms\": %.3f, \"new_maps\": %zu, \"recreated_maps\": %zu, "
 		  "\"early_changed_maps\": %zu, \"absent_pages\": %llu, \"absent_ms\": %.3f, "
-		  "\"files_ms\": %.3f, \"shm_lost_maps\": %zu},\n",
+		  "\"files_ms\": %.3f, \"shm_lost_maps\": %zu, \"no_smaps_maps\": %zu},\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)r->final_full_bytes, ms(r->final_full_ns), ms(r->final_holes_ns),
 		  r->final_new_maps, r->final_recreated_maps, r->final_early_changed,
 		  (unsigned long long)r->final_absent_pages, ms(r->final_absent_ns),
-		  ms(r->final_files_ns), r->final_shm_lost);
+		  ms(r->final_files_ns), r->final_shm_lost, r->final_no_smaps);
 	e |= addf(o, " \"flush\": {\"staged_bytes\": %llu, \"ms\": %.3f},\n",
 		  (unsigned long long)r->final_staged_bytes, ms(r->flush_ns));
 	e |= addf(o,

@@ -54,6 +54,10 @@ struct lg_mapping {
 struct lg_maps {
 	struct lg_mapping *v;
 	size_t n, cap;
+	/* As a hint to lg_plan_read_maps(): a mapping not in it may be left
+	 * without its smaps fields (has_smaps false) when reading smaps again
+	 * would walk more than LG_PLAN_PARTIAL_KB of resident memory. */
+	bool partial_ok;
 };
 
 /* Parse the text of /proc/PID/maps or /proc/PID/smaps (TEXT is NUL-terminated). */
