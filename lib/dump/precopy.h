@@ -75,6 +75,7 @@ struct lg_precopy_result {
 	 * page table entry, read again; mappings that became open or mapped
 	 * twice since the set-up stop, copied whole; the open-file check. */
 	uint64_t final_absent_pages, final_absent_ns;
+	uint64_t pass_absent_pages;	/* the same, read again in the passes */
 	size_t final_shm_lost;
 	size_t final_no_smaps;		/* final mappings planned from maps alone */
 	uint64_t final_files_ns;

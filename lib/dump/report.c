@@ -100,6 +100,9 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  r->early_maps, (unsigned long long)(r->early_bytes / 1024), ms(r->early_ns));
 	e |= addf(o, "; %zu shared memory tracked", r->shm_tracked_maps);
 	e |= addf(o, "\nset-up stop: %.3f ms\n", ms(r->setup_ns));
+	if (r->shm_tracked_maps)
+		e |= addf(o, "shared memory: %llu absent pages read again in the passes\n",
+			  (unsigned long long)r->pass_absent_pages);
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
@@ -141,6 +144,7 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  r->untracked_maps);
 	e |= addf(o, " \"early_maps\": %zu, \"early_bytes\": %llu, \"early_ms\": %.3f,\n", r->early_maps,
 		  (unsigned long long)r->early_bytes, ms(r->early_ns));
+	e |= addf(o, " \"shm_pass_absent_pages\": %llu,\n", (unsigned long long)r->pass_absent_pages);
 	e |= addf(o, " \"shm_tracked_maps\": %zu, \"shm_untracked\": {\"file\": %zu, \"open\": %zu, "
 		  "\"mapped_twice\": %zu, \"tracker\": %zu},\n", r->shm_tracked_maps,
 		  r->shm_untracked[LG_PRECOPY_SHM_FILE], r->shm_untracked[LG_PRECOPY_SHM_OPEN],
