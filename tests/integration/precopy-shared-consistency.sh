@@ -7,6 +7,7 @@
 # in the core, at several write rates.  --stats must show both shared
 # mappings tracked and not copied whole in the final stop; afterwards no
 # mapping of the target may keep a userfaultfd registration (VmFlags uw).
+# The snapshot mode's core of the same target is checked too.
 # Controls: with the memfd's descriptor kept open (write(2) through it would
 # be unseen), or with part of it mapped twice, the memfd is copied in the
 # final stop, and --verbose says why.
@@ -19,9 +20,9 @@ lg_track_probe
 
 ANON=32 MEMFD=16
 
-# start RATE KEEPFD: a fresh shared-memory consistency target.
+# start RATE KEEPFD [LOG]: a fresh shared-memory consistency target.
 start() {
-	lg_start track-targets/consistency shared "$1" $ANON $MEMFD "$2"
+	lg_start track-targets/consistency shared "$1" $ANON $MEMFD "$2" ${3:+"$3"}
 	sleep 0.3
 	world=$(sed -n 's/^world //p' "$TOUT")
 	[ -n "$world" ] || lg_hard "the consistency target printed no world address"
@@ -80,5 +81,23 @@ start 2000 2
 dump "memfd mapped twice" 1 0 $(((MEMFD + 1) << 20)) $(((ANON + MEMFD + 1) << 20))
 grep -q '; 2 shared memory mapped twice' "$ERR" ||
 	lg_fail "--verbose does not say why the memfd was not tracked: $(grep '^mappings' "$ERR")"
+lg_kill "$TPID"
+# The snapshot mode too (synchronous write-protect of shared memory): its
+# core is the state at T0 but for what the process discards after T0
+# (MADV_REMOVE, and MADV_DONTNEED, which keeps the bytes of shared memory
+# but is documented as a discard there), which the target logs.
+start 2000 0 "$T/discards"
+lg_run_lgcore "$T" --mode=snapshot --stats="$T/stats.json" -o "$T/core" "$TPID"
+if [ "$RC" != 0 ]; then
+	lg_fail "snapshot: lgcore exited $RC: $(head -c 400 "$ERR")"
+elif "$top_builddir/tests/track-targets/consistency" check "$T/core.$TPID" "$world" "$T/discards" >"$T/check"; then
+	lg_info "ok   snapshot: $(cat "$T/check")"
+else
+	lg_fail "snapshot: $(cat "$T/check")"
+fi
+grep -E '^VmFlags:.* uw( |$)' "/proc/$TPID/smaps" >/dev/null &&
+	lg_fail "snapshot: a mapping of the target is still registered with userfaultfd after the dump (uw)"
+lg_check_running "$TPID" "after the snapshot dump"
+rm -f "$T"/core.*
 lg_kill "$TPID"
 lg_done

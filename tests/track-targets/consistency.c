@@ -71,8 +71,6 @@ struct writer {
 	volatile uint64_t g;
 	struct rec *pages;
 	volatile uint32_t *journal;
-	uint32_t npages;
-	uint32_t shared;	/* pages are shared memory */
 };
 
 struct mapdesc {
@@ -83,6 +81,12 @@ struct world {
 	uint64_t magic;
 	struct writer w[NWRITERS];
 	struct mapdesc maps[NMAPS];
+	/* After the rest: snapshot-consistency.sh reads the counters G at
+	 * fixed offsets. */
+	struct {
+		uint32_t npages;
+		uint32_t shared;	/* pages are shared memory */
+	} wi[NWRITERS];
 };
 
 static struct world *W;
@@ -141,6 +145,7 @@ static void *writer_main(void *arg)
 {
 	uint32_t id = (uint32_t)(uintptr_t)arg;
 	struct writer *w = &W->w[id];
+	uint32_t npages = W->wi[id].npages, shared = W->wi[id].shared;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL * (id + 1), s = w->g;
 	long long start = now_ns(), last = start;
 
@@ -159,13 +164,16 @@ static void *writer_main(void *arg)
 		}
 		s = w->g + 1;
 		seed = mix(seed + s);
-		p = (uint32_t)(seed % w->npages);
+		p = (uint32_t)(seed % npages);
 		if (s % 64 == 0) {
 			w->journal[s % NJ] = p | ZAP;
 			logf_("z %u %u %llu\n", id, p, (unsigned long long)s);
-			madvise(&w->pages[p], PAGE, w->shared ? MADV_REMOVE : MADV_DONTNEED);
-		} else if (w->shared && s % 64 == 32) {
+			madvise(&w->pages[p], PAGE, shared ? MADV_REMOVE : MADV_DONTNEED);
+		} else if (shared && s % 64 == 32) {
+			/* Logged as a discard too: the snapshot mode documents
+			 * MADV_DONTNEED after T0 as one, shared memory or not. */
 			w->journal[s % NJ] = p | DROP;
+			logf_("z %u %u %llu\n", id, p, (unsigned long long)s);
 			madvise(&w->pages[p], PAGE, MADV_DONTNEED);
 		} else {
 			w->journal[s % NJ] = p;
@@ -270,8 +278,8 @@ static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	for (i = 0; i < NWRITERS; i++) {
 		size_t mib = !shared ? (size_t)NPAGES * PAGE >> 20 : i == 0 ? anon_mib : memfd_mib;
-		W->w[i].npages = (uint32_t)(mib << 20 >> 12);
-		W->w[i].shared = shared;
+		W->wi[i].npages = (uint32_t)(mib << 20 >> 12);
+		W->wi[i].shared = shared;
 		W->w[i].pages = pages_of(i, mib, shared, keepfd);
 		W->w[i].journal = mmap(NULL, NJ * 4, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -287,7 +295,7 @@ static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
 	 * core on purpose to see the checker catch it. */
 	for (i = 0; i < NWRITERS; i++)
 		printf("writer.%d.pages.addr=%p\nwriter.%d.pages.len=%zu\n", i,
-		       (void *)W->w[i].pages, i, (size_t)W->w[i].npages * PAGE);
+		       (void *)W->w[i].pages, i, (size_t)W->wi[i].npages * PAGE);
 	started_ns = now_ns();
 	printf("ready\n");
 	fflush(stdout);
@@ -414,7 +422,7 @@ static int check(const char *core, uint64_t waddr, const char *log)
 
 	for (i = 0; i < NWRITERS; i++) {
 		uint64_t g = w.w[i].g, s, lo = g > NJ - 2 ? g - (NJ - 2) : 0;
-		uint32_t inflight, np = w.w[i].npages;
+		uint32_t inflight, np = w.wi[i].npages;
 		uint32_t p;
 		if (np > MAXPAGES)
 			return bad("writer %d has %u pages", i, np);
