@@ -695,9 +695,10 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	 * stop: one made writable since (mapped again from a file opened
 	 * read-write) must be copied in this stop.  smaps walks the page
 	 * tables: read it here, while the target runs, and only then: the
-	 * walk holds the target's mmap lock (1.25 GiB of shared memory: 0.14
-	 * to 0.22 s at load 12, and the target's writers waited: five reads
-	 * made its largest gap 192 ms, 65 ms without, 6.18).  It is the final
+	 * target waits on it (1.25 GiB of shared memory, 6.18: a read took
+	 * 0.14-0.22 s at load 12, and five reads made the target's largest
+	 * gap 164-171 ms, 12 ms without; the same at nice 19, so not for
+	 * the CPU but for its memory map).  It is the final
 	 * plan's hint; without it the set-up stop's is.  In a big process a
 	 * mapping changed since the hint is planned from maps alone
 	 * (conservatively: dumped whole, its VmFlags unknown). */
