@@ -216,7 +216,10 @@ static bool unwritable(const struct lg_mapping *m)
  * So only objects of the kernel's internal shmem mount are tracked
  * (MAP_SHARED|MAP_ANONYMOUS, memfd, SysV shm: no path reaches them), and
  * only where this process holds no descriptor of the object and maps no
- * part of it twice, at the set-up stop and again in the final stop.  What
+ * part of it twice, at the set-up stop and again in the final stop (one
+ * that comes and goes in between is not seen: opened from
+ * /proc/self/map_files or received and closed, mremap(2) of size 0 or
+ * shmat(2) and unmapped; lgcore(1) says so).  What
  * other processes write to it is not synchronised with the core, as with
  * gcore or the kernel's own dump. */
 static bool shm_candidate(const struct lg_plan *p, size_t i)
