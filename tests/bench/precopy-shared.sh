@@ -28,15 +28,18 @@
 # broken down (--stats), its set-up stop and teardown, and the checker's
 # verdict on lgcore's core.
 #
-# Measured 2026-12-03, 2 vCPUs at load 11-13.5 (other jobs), Linux 6.18,
-# defaults: shared: lgcore's largest gap 115-142 ms (baseline 49-131 ms),
-# gcore's 3.9-8.2 s (34-58x); walls 0.19-0.63 of gcore's; final stop
-# 3.8-5.4 ms (maps 1.2-1.6, dirty 240-454 pages 0.4-1.0, absent 6-8 pages
-# 1.0-1.3, open files 0.03-0.04); set-up 1.4-5.4 ms; core consistent
-# every round.  jvm: lgcore 174-447 ms (baseline 110-278 ms), gcore
-# 2.6-4.6 s (9-15x); final stop 2.9-18 ms.  The gaps beyond the stops
-# follow the load (the baseline) and the smaps read before the set-up
-# stop, which holds the target's mmap lock for 0.14-0.22 s here.
+# Measured 2026-12-03, 2 vCPUs shared with other jobs, Linux 6.18,
+# defaults, two runs (load 11-13.5, then 5-10):
+#   shared: lgcore's largest gap 115-142 ms / 62-112 ms (baseline 49-131 /
+#   10-27 ms), gcore's 3.9-8.2 s / 1.0-1.7 s (15-58x); walls 0.19-0.63 /
+#   0.95-1.60 of gcore's; final stop 3.2-5.4 ms (maps 1.1-1.6, dirty
+#   240-454 pages 0.3-1.0, absent 6-8 pages 0.8-1.3, open files 0.03-0.05);
+#   set-up stop 1.2-5.4 ms; the core consistent in all 6 rounds.
+#   jvm: lgcore 174-447 / 86-112 ms (baseline 110-278 / 66-71 ms), gcore
+#   2.6-4.6 / 1.8-2.4 s (9-26x); final stop 2.9-18 / 3.6-8.4 ms.
+# The gap beyond the stops is the smaps read before the set-up stop: the
+# target waits on it (five reads of the shared target: largest gap 164-171
+# ms, 12 ms without, the same at nice 19).
 set -u
 anon=${1:-1024}
 memfd=${2:-256}
