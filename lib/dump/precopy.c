@@ -567,17 +567,21 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
 	       x->offset + (y->start - x->start) == y->offset;
 }
 
-/* M, found in the final stop, was still the same mapping without
- * VM_MAYWRITE in the smaps read just before that stop (s->fresh, in
- * address order).  A mapping replaced by the same file at the same place
- * and protection between that read and the stop is not seen. */
-static bool still_unwritable(const struct pc_state *s, const struct lg_mapping *m)
+/* M, found in the final stop, has no VM_MAYWRITE.  The uffd tracker asks
+ * the kernel in the stop (lg_tracker_maywrite()).  Otherwise M must have
+ * been the same mapping without it in the smaps read just before that
+ * stop (s->fresh, in address order): a mapping replaced by the same file
+ * at the same place and protection between that read and the stop is
+ * not seen then. */
+static bool still_unwritable(struct pc_state *s, const struct lg_mapping *m)
 {
 	const struct lg_mapping *f;
 	size_t lo = 0, hi = s->fresh.n;
 
 	if (m->has_smaps && (m->vmflags & LG_VM_MW))
 		return false;
+	if (lg_tracker_kind(s->t) == LG_TRACK_UFFD)
+		return lg_tracker_maywrite(s->t, m->start, m->end) == 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (s->fresh.v[mid].start < m->start)
@@ -697,7 +701,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	/* The early mappings' VmFlags as they are now, not as at the set-up
 	 * stop: one made writable since (mapped again from a file opened
 	 * read-write) must be copied in this stop.  smaps walks the page
-	 * tables: read it here, while the target runs, and only then: the
+	 * tables: read it here, while the target runs, and only where the
+	 * tracker cannot ask the kernel in the stop (not uffd): the
 	 * target waits on it (1.25 GiB of shared memory, 6.18: a read took
 	 * 0.14-0.22 s at load 12, and five reads made the target's largest
 	 * gap 164-171 ms, 12 ms without; the same at nice 19, so not for
@@ -705,7 +710,8 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	 * plan's hint; without it the set-up stop's is.  In a big process a
 	 * mapping changed since the hint is planned from maps alone
 	 * (conservatively: dumped whole, its VmFlags unknown). */
-	if (s->res->early_maps && (r = lg_maps_read(s->pid, true, &s->fresh, err)))
+	if (s->res->early_maps && lg_tracker_kind(s->t) != LG_TRACK_UFFD &&
+	    (r = lg_maps_read(s->pid, true, &s->fresh, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	s->fresh.partial_ok = true;
 	s->setup_plan.maps.partial_ok = true;
@@ -722,7 +728,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
 	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, 0,
-				s->res->early_maps ? &s->fresh : &s->setup_plan.maps, &s->c.mem,
+				s->fresh.n ? &s->fresh : &s->setup_plan.maps, &s->c.mem,
 				err)))
 		goto out;
 	for (i = 0; i < s->final_plan.maps.n; i++)
