@@ -36,7 +36,10 @@
 #   240-454 pages 0.3-1.0, absent 6-8 pages 0.8-1.3, open files 0.03-0.05);
 #   set-up stop 1.2-5.4 ms; the core consistent in all 6 rounds.
 #   jvm: lgcore 174-447 / 86-112 ms (baseline 110-278 / 66-71 ms), gcore
-#   2.6-4.6 / 1.8-2.4 s (9-26x); final stop 2.9-18 / 3.6-8.4 ms.
+#   2.6-4.6 / 1.8-2.4 s (9-26x); final stop 2.9-18 / 3.6-8.4 ms.  Once
+#   the early mappings' VM_MAYWRITE was asked of the kernel in the final
+#   stop instead of read from smaps before it (load 6-9): lgcore 34-97 ms
+#   (baseline 32-59 ms), gcore 1.2-1.4 s (12-36x), final stop 2.5-4.2 ms.
 # The gap beyond the stops is the smaps read before the set-up stop: the
 # target waits on it (five reads of the shared target: largest gap 164-171
 # ms, 12 ms without, the same at nice 19).
