@@ -44,6 +44,8 @@ int lg_plan_build(struct lg_plan *p, struct lg_maps *maps, const struct lg_filte
  * for every mapping still the same. */
 int lg_plan_read_maps(pid_t pid, const struct lg_maps *hint, struct lg_maps *out,
 		      struct lg_error *err);
+/* See struct lg_maps partial_ok: about 2 ms of smaps walking. */
+#define LG_PLAN_PARTIAL_KB (64u << 10)
 /* The plan of PID as it is now (lg_plan_read_maps with HINT), under its
  * COREDUMP_FILTER and -a (ALL), never-written memory within ZEROS_BUDGET
  * (struct lg_filter). */

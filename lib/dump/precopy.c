@@ -30,7 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -46,6 +49,10 @@ struct pc_state {
 	struct lg_plan final_plan;	/* made in the final stop */
 	bool *tracked, *recreated;	/* per entry of setup_plan */
 	bool *early;			/* per entry of setup_plan: unwritable, copied in pass 0 */
+	bool *shm;			/* per entry of setup_plan: tracked shared memory */
+	bool have_shm_dev;
+	dev_t shm_dev;			/* the kernel's internal shmem mount */
+	struct lg_fileids files;	/* the target's open files */
 	struct lg_range *tr;		/* tracked ranges of setup_plan, address order */
 	size_t *tr_ent, ntr;		/* tr[k] is entry tr_ent[k] */
 	bool *tr_rec;			/* tr[k]'s mapping was recreated (collect) */
@@ -108,6 +115,34 @@ static int copy_written_setup(struct pc_state *s, bool overwrite, struct lg_erro
 	return 0;
 }
 
+/* Tracked shared memory discarded since it was copied (no present entry:
+ * MADV_DONTNEED, MADV_REMOVE) is read again in the final stop; read it in
+ * each pass too, which faults it back in unprotected, so that the next
+ * pass reports it written like any other page: the final stop is left
+ * only what was discarded during the last pass (on 6.18 an absent page
+ * read there cost 48 us, faulted in with the target stopped). */
+static int copy_absent_setup(struct pc_state *s, struct lg_error *err)
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < s->ntr; k++) {
+		size_t ei = s->tr_ent[k];
+		uint64_t start = s->tr[k].start;
+		if (!s->shm[ei] || s->recreated[ei])
+			continue;
+		lg_ranges_clear(&s->clip);
+		if ((r = lg_pagemap_absent(&s->c.pagemap, start, start + s->setup_plan.e[ei].dump_len,
+					   &s->clip, err)))
+			return r;
+		s->res->pass_absent_pages += lg_ranges_bytes(&s->clip) / LG_PAGE_SIZE;
+		if (s->clip.n && (r = lg_copy_ranges(&s->c, &s->setup_plan, ei, s->clip.v, s->clip.n,
+						     true, err)))
+			return r;
+	}
+	return 0;
+}
+
 static int collect(struct pc_state *s, bool rearm, struct lg_error *err)
 {
 	size_t k;
@@ -164,6 +199,80 @@ static bool unwritable(const struct lg_mapping *m)
 	return m->has_smaps && (m->vmflags & LG_VM_MR) && !(m->vmflags & LG_VM_MW);
 }
 
+/* Writable shared memory can be tracked too (uffd-wp covers shmem since
+ * Linux 5.19; asynchronous, with PAGEMAP_SCAN, since 6.7), but page
+ * tables see only writes through this mapping.  Checked on 6.18:
+ *  - a write through another mapping of the same object, in this process
+ *    or another, leaves this mapping's entries protected: unseen;
+ *  - write(2), fallocate(2) and ftruncate(2) on a descriptor change the
+ *    page cache without touching any page table: unseen (they update the
+ *    file's ctime, but so does every write fault on a protected shared
+ *    page, so ctime cannot tell them apart);
+ *  - MADV_DONTNEED and MADV_REMOVE zap the entry, leaving a PTE marker
+ *    that PAGEMAP_SCAN reports swapped and not written: the page is absent
+ *    then, and read again in the final stop (lg_pagemap_absent());
+ *  - a page not populated in this mapping is reported written once it
+ *    is faulted in (the new entry carries no protection).
+ * So only objects of the kernel's internal shmem mount are tracked
+ * (MAP_SHARED|MAP_ANONYMOUS, memfd, SysV shm: no path reaches them), and
+ * only where this process holds no descriptor of the object and maps no
+ * part of it twice, at the set-up stop and again in the final stop (one
+ * that comes and goes in between is not seen: opened from
+ * /proc/self/map_files or received and closed, mremap(2) of size 0 or
+ * shmat(2) and unmapped; lgcore(1) says so).  What
+ * other processes write to it is not synchronised with the core, as with
+ * gcore or the kernel's own dump. */
+static bool shm_candidate(const struct lg_plan *p, size_t i)
+{
+	const struct lg_mapping *m = &p->maps.v[p->e[i].map];
+	return p->e[i].dump_len && !p->e[i].never_read && m->shared && !lg_mapping_is_special(m) &&
+	       m->has_smaps && (m->vmflags & LG_VM_MW);
+}
+
+/* Whether another mapping of MAPS maps a byte of the object M maps. */
+static bool aliased(const struct lg_maps *maps, const struct lg_mapping *m)
+{
+	uint64_t off = m->offset, end = m->offset + (m->end - m->start);
+	size_t j;
+
+	for (j = 0; j < maps->n; j++) {
+		const struct lg_mapping *o = &maps->v[j];
+		if (o == m || !o->shared || o->inode != m->inode || o->dev_major != m->dev_major ||
+		    o->dev_minor != m->dev_minor)
+			continue;
+		if (o->offset < end && off < o->offset + (o->end - o->start))
+			return true;
+	}
+	return false;
+}
+
+/* Why the shared mapping M may not be tracked (-1: it may). */
+static int shm_why(const struct pc_state *s, const struct lg_maps *maps, const struct lg_mapping *m)
+{
+	if (!s->have_shm_dev || makedev(m->dev_major, m->dev_minor) != s->shm_dev || !m->deleted)
+		return LG_PRECOPY_SHM_FILE;
+	if (lg_fileids_has(&s->files, m->dev_major, m->dev_minor, m->inode))
+		return LG_PRECOPY_SHM_OPEN;
+	if (aliased(maps, m))
+		return LG_PRECOPY_SHM_ALIAS;
+	return -1;
+}
+
+/* The device of the kernel's internal shmem mount, from a memfd of our own. */
+static void find_shm_dev(struct pc_state *s)
+{
+	struct stat st;
+	int fd = memfd_create("lgcore-probe", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st)) {
+		s->shm_dev = st.st_dev;
+		s->have_shm_dev = true;
+	}
+	close(fd);
+}
+
 static bool early_copyable(const struct lg_plan *p, size_t i)
 {
 	const struct lg_mapping *m = &p->maps.v[p->e[i].map];
@@ -184,6 +293,9 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	/* smaps while the target runs; inside the stop only maps. */
 	if ((r = lg_maps_read(s->pid, true, &hint, err)))
 		return r;
+	/* A mapping changed since is planned from maps alone: not tracked
+	 * if shared, not copied early; the final stop copies it. */
+	hint.partial_ok = true;
 	/* Watched from before the stop: a lgcore stopped in it is killed,
 	 * which releases the target (the keeper, lib/elfcore/file.c). */
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
@@ -198,7 +310,9 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	s->tr_ent = calloc(s->setup_plan.n + 1, sizeof(size_t));
 	s->tr_rec = calloc(s->setup_plan.n + 1, sizeof(bool));
 	s->early = calloc(s->setup_plan.n + 1, sizeof(bool));
-	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec || !s->early) {
+	s->shm = calloc(s->setup_plan.n + 1, sizeof(bool));
+	if (!s->tracked || !s->recreated || !s->tr || !s->tr_ent || !s->tr_rec || !s->early ||
+	    !s->shm) {
 		r = lg_fail(err, ENOMEM, "planning");
 		goto out;
 	}
@@ -207,13 +321,24 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	for (i = 0; i < s->setup_plan.n; i++) {
 		const struct lg_mapping *m = &s->setup_plan.maps.v[s->setup_plan.e[i].map];
 		enum lg_track_reg res = LG_TRACK_REG_NONE;
+		int why = -1;
+		bool shm = false;
 		if (!s->setup_plan.e[i].dump_len)
 			continue;
-		if (trackable(&s->setup_plan, i) &&
+		if (shm_candidate(&s->setup_plan, i)) {
+			shm = true;
+			why = lg_tracker_kind(s->t) != LG_TRACK_UFFD ? LG_PRECOPY_SHM_TRACKER
+								     : shm_why(s, &s->setup_plan.maps, m);
+		}
+		if ((trackable(&s->setup_plan, i) || (shm && why < 0)) &&
 		    (r = lg_tracker_register(s->t, m->start, m->end, &res, err)))
 			goto out;
 		if (res == LG_TRACK_REG_OK) {
 			s->tracked[i] = true;
+			if (shm) {
+				s->shm[i] = true;
+				s->res->shm_tracked_maps++;
+			}
 			s->tr[s->ntr].start = m->start;
 			s->tr[s->ntr].end = m->end;
 			s->tr_ent[s->ntr++] = i;
@@ -223,7 +348,10 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 			s->res->early_maps++;
 		} else {
 			s->res->untracked_maps++;
-			s->res->untracked_by_reason[res]++;
+			if (why >= 0)
+				s->res->shm_untracked[why]++;
+			else
+				s->res->untracked_by_reason[res]++;
 		}
 	}
 out:
@@ -247,7 +375,8 @@ static void free_setup(struct pc_state *s)
 	free(s->tr_ent);
 	free(s->tr_rec);
 	free(s->early);
-	s->tracked = s->recreated = s->tr_rec = s->early = NULL;
+	free(s->shm);
+	s->tracked = s->recreated = s->tr_rec = s->early = s->shm = NULL;
 	s->tr = NULL;
 	s->tr_ent = NULL;
 	s->ntr = 0;
@@ -277,6 +406,13 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 	s->file.max_write = LG_PRECOPY_WRITE;
 	if ((r = lg_copier_init(&s->c, s->pid, &s->file, err)))
 		return r;
+	/* Read while the target runs: a descriptor opened after this and
+	 * still open in the final stop is seen there; one opened and closed
+	 * in between needs one to copy (or /proc/PID/map_files, privileged),
+	 * since no path leads to these objects. */
+	find_shm_dev(s);
+	if (s->have_shm_dev && (r = lg_proc_open_files(s->pid, &s->files, err)))
+		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 
 	r = setup_stop(s, kind, &probe, err);
 	if (r == -ESRCH)
@@ -285,7 +421,9 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", err->msg);
 		free_setup(s);
 		res->tracked_maps = res->untracked_maps = res->early_maps = 0;
+		res->shm_tracked_maps = 0;
 		memset(res->untracked_by_reason, 0, sizeof(res->untracked_by_reason));
+		memset(res->shm_untracked, 0, sizeof(res->shm_untracked));
 		kind = LG_TRACK_SOFTDIRTY;
 		r = setup_stop(s, kind, &probe, err);
 	}
@@ -405,7 +543,7 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		if (r)
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
-		if ((r = copy_written_setup(s, true, err)))
+		if ((r = copy_written_setup(s, true, err)) || (r = copy_absent_setup(s, err)))
 			return r;
 		s->res->pass[k].pages = pages;
 		s->res->pass[k].ns = lg_now_ns() - t0;
@@ -429,17 +567,21 @@ static bool same_mapping(const struct lg_mapping *x, const struct lg_mapping *y)
 	       x->offset + (y->start - x->start) == y->offset;
 }
 
-/* M, found in the final stop, was still the same mapping without
- * VM_MAYWRITE in the smaps read just before that stop (s->fresh, in
- * address order).  A mapping replaced by the same file at the same place
- * and protection between that read and the stop is not seen. */
-static bool still_unwritable(const struct pc_state *s, const struct lg_mapping *m)
+/* M, found in the final stop, has no VM_MAYWRITE.  The uffd tracker asks
+ * the kernel in the stop (lg_tracker_maywrite()).  Otherwise M must have
+ * been the same mapping without it in the smaps read just before that
+ * stop (s->fresh, in address order): a mapping replaced by the same file
+ * at the same place and protection between that read and the stop is
+ * not seen then. */
+static bool still_unwritable(struct pc_state *s, const struct lg_mapping *m)
 {
 	const struct lg_mapping *f;
 	size_t lo = 0, hi = s->fresh.n;
 
 	if (m->has_smaps && (m->vmflags & LG_VM_MW))
 		return false;
+	if (lg_tracker_kind(s->t) == LG_TRACK_UFFD)
+		return lg_tracker_maywrite(s->t, m->start, m->end) == 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (s->fresh.v[mid].start < m->start)
@@ -485,13 +627,21 @@ static int replan(struct pc_state *s, struct lg_error *err)
 			const struct lg_plan_entry *ea = &s->setup_plan.e[j];
 			const struct lg_mapping *ma = &s->setup_plan.maps.v[ea->map];
 			bool same = same_mapping(ma, mb);
+			/* Tracked shared memory stays tracked while the process
+			 * holds no descriptor of it and maps it once. */
+			bool lost = s->shm[j] && same &&
+				    (lg_fileids_has(&s->files, mb->dev_major, mb->dev_minor, mb->inode) ||
+				     aliased(&s->final_plan.maps, mb));
 			/* A tracked mapping may have been split (mprotect):
 			 * each part keeps its bytes.  An untracked one must be
 			 * the same range, its bytes are copied anew anyway. */
-			bool tracked_part = s->tracked[j] && !mb->shared && ma->start <= mb->start &&
+			bool tracked_part = s->tracked[j] && !lost && (!mb->shared || s->shm[j]) &&
+					    ma->start <= mb->start &&
 					    mb->start + eb->dump_len <= ma->start + ea->dump_len;
-			bool untracked_same = !s->tracked[j] && ma->start == mb->start &&
+			bool untracked_same = (!s->tracked[j] || lost) && ma->start == mb->start &&
 					      ea->dump_len == eb->dump_len;
+			if (lost)
+				s->res->final_shm_lost++;
 			/* Copied in pass 0 and still unwritable: its bytes are
 			 * in the core. */
 			bool early_same = same && untracked_same && s->early[j] &&
@@ -549,12 +699,22 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	if ((r = lg_procinfo_read(s->pid, &s->pi, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
 	/* The early mappings' VmFlags as they are now, not as at the set-up
-	 * stop (the final plan's come from there): one made writable since
-	 * (mapped again from a file opened read-write) must be copied in this
-	 * stop.  smaps walks the page tables: read it here, while the target
-	 * runs. */
-	if (s->res->early_maps && (r = lg_maps_read(s->pid, true, &s->fresh, err)))
+	 * stop: one made writable since (mapped again from a file opened
+	 * read-write) must be copied in this stop.  smaps walks the page
+	 * tables: read it here, while the target runs, and only where the
+	 * tracker cannot ask the kernel in the stop (not uffd): the
+	 * target waits on it (1.25 GiB of shared memory, 6.18: a read took
+	 * 0.14-0.22 s at load 12, and five reads made the target's largest
+	 * gap 164-171 ms, 12 ms without; the same at nice 19, so not for
+	 * the CPU but for its memory map).  It is the final
+	 * plan's hint; without it the set-up stop's is.  In a big process a
+	 * mapping changed since the hint is planned from maps alone
+	 * (conservatively: dumped whole, its VmFlags unknown). */
+	if (s->res->early_maps && lg_tracker_kind(s->t) != LG_TRACK_UFFD &&
+	    (r = lg_maps_read(s->pid, true, &s->fresh, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+	s->fresh.partial_ok = true;
+	s->setup_plan.maps.partial_ok = true;
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
 		lg_core_file_watch_stop(&s->file, 0);
@@ -568,8 +728,20 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	s->res->final_regs_ns = t1 - s->h.since_ns;
 
 	if ((r = lg_plan_target(&s->final_plan, s->pid, s->pi.coredump_filter, s->o->all, 0,
-				&s->setup_plan.maps, &s->c.mem, err)))
+				s->fresh.n ? &s->fresh : &s->setup_plan.maps, &s->c.mem,
+				err)))
 		goto out;
+	for (i = 0; i < s->final_plan.maps.n; i++)
+		if (!s->final_plan.maps.v[i].has_smaps)
+			s->res->final_no_smaps++;
+	if (s->res->shm_tracked_maps) {
+		/* In the stop: a descriptor open now may have been written
+		 * through since the set-up stop. */
+		uint64_t f0 = lg_now_ns();
+		if ((r = lg_proc_open_files(s->pid, &s->files, err)))
+			goto out;
+		s->res->final_files_ns = lg_now_ns() - f0;
+	}
 	if ((r = collect(s, false, err)))
 		goto out;
 	if ((r = replan(s, err)))
@@ -601,6 +773,26 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 		s->res->final_full_bytes += s->c.bytes_read - before;
 	}
 	s->res->final_full_ns = lg_now_ns() - t1;
+	t1 = lg_now_ns();
+
+	/* Tracked shared memory: a page without a present entry now may
+	 * have been punched (MADV_REMOVE: zeros) since it was copied, with
+	 * nothing reported written; read those again. */
+	for (i = 0; i < s->final_plan.n; i++) {
+		const struct lg_plan_entry *e = &s->final_plan.e[i];
+		const struct lg_mapping *m = &s->final_plan.maps.v[e->map];
+		if (s->full[i] || s->src[i] == NO_SRC || !s->shm[s->src[i]])
+			continue;
+		lg_ranges_clear(&s->clip);
+		if ((r = lg_pagemap_absent(&s->c.pagemap, m->start, m->start + e->dump_len, &s->clip,
+					   err)))
+			goto out;
+		s->res->final_absent_pages += lg_ranges_bytes(&s->clip) / LG_PAGE_SIZE;
+		if (s->clip.n && (r = lg_copy_ranges(&s->c, &s->final_plan, i, s->clip.v, s->clip.n,
+						     true, err)))
+			goto out;
+	}
+	s->res->final_absent_ns = lg_now_ns() - t1;
 	t1 = lg_now_ns();
 
 	/* Copied pages that are gone now read as zeros. */
@@ -752,6 +944,7 @@ static void pc_free(struct pc_state *s, const char *path, int r)
 	free(s->full);
 	free(s->early_kept);
 	lg_maps_free(&s->fresh);
+	lg_fileids_free(&s->files);
 	lg_ranges_free(&s->w);
 	lg_ranges_free(&s->clip);
 }

@@ -33,6 +33,17 @@ struct lg_precopy_opts {
 	uint64_t max_pause_ns;
 };
 
+/* Why a shared mapping the process can write is not tracked but copied
+ * in the final stop. */
+enum lg_precopy_shm {
+	LG_PRECOPY_SHM_FILE = 0,	/* a file anyone may open and write(2) */
+	LG_PRECOPY_SHM_OPEN,		/* held open by the process: write(2) is unseen */
+	LG_PRECOPY_SHM_ALIAS,		/* mapped twice: the other mapping's writes are unseen */
+	LG_PRECOPY_SHM_TRACKER,		/* the tracker is not uffd */
+	LG_PRECOPY_SHM_N
+};
+const char *lg_precopy_shm_name(enum lg_precopy_shm w);
+
 struct lg_precopy_pass {
 	uint64_t pages, ns;
 };
@@ -47,6 +58,10 @@ struct lg_precopy_result {
 	size_t early_maps;
 	uint64_t early_bytes, early_ns;
 	size_t untracked_by_reason[LG_TRACK_REG_NONE + 1];
+	/* Writable shared memory: mappings tracked, and those copied in the
+	 * final stop for a reason of enum lg_precopy_shm (lg_precopy_shm_name). */
+	size_t shm_tracked_maps;
+	size_t shm_untracked[LG_PRECOPY_SHM_N];
 	uint64_t setup_ns;		/* the set-up stop */
 	size_t npasses;
 	struct lg_precopy_pass pass[LG_PRECOPY_MAX_PASSES + 1];	/* pass 0: populated pages */
@@ -56,6 +71,14 @@ struct lg_precopy_result {
 	uint64_t final_dirty_pages, final_full_bytes;
 	size_t final_new_maps, final_recreated_maps;
 	size_t final_early_changed;	/* early mappings not the same at the final stop */
+	/* Tracked shared memory at the final stop: pages with no present
+	 * page table entry, read again; mappings that became open or mapped
+	 * twice since the set-up stop, copied whole; the open-file check. */
+	uint64_t final_absent_pages, final_absent_ns;
+	uint64_t pass_absent_pages;	/* the same, read again in the passes */
+	size_t final_shm_lost;
+	size_t final_no_smaps;		/* final mappings planned from maps alone */
+	uint64_t final_files_ns;
 	uint64_t teardown_ns;
 	struct lg_track_teardown td;
 	uint64_t stale_bytes;		/* file space of mappings gone at the final stop */

@@ -62,6 +62,18 @@ static void escape(const char *in, char *out, size_t outlen)
 	out[k] = 0;
 }
 
+const char *lg_precopy_shm_name(enum lg_precopy_shm w)
+{
+	switch (w) {
+	case LG_PRECOPY_SHM_FILE: return "shared file mappings (write(2) by path unseen)";
+	case LG_PRECOPY_SHM_OPEN: return "shared memory held open (write(2) unseen)";
+	case LG_PRECOPY_SHM_ALIAS: return "shared memory mapped twice";
+	case LG_PRECOPY_SHM_TRACKER: return "shared memory (needs the uffd tracker)";
+	case LG_PRECOPY_SHM_N: break;
+	}
+	return "?";
+}
+
 int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 {
 	size_t i;
@@ -80,21 +92,33 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		if (i != LG_TRACK_REG_OK && r->untracked_by_reason[i])
 			e |= addf(o, "; %zu %s", r->untracked_by_reason[i],
 				  lg_track_reg_name((enum lg_track_reg)i));
+	for (i = 0; i < LG_PRECOPY_SHM_N; i++)
+		if (r->shm_untracked[i])
+			e |= addf(o, "; %zu %s", r->shm_untracked[i],
+				  lg_precopy_shm_name((enum lg_precopy_shm)i));
 	e |= addf(o, "; %zu not writable by the process copied early (%llu KiB in %.3f ms)",
 		  r->early_maps, (unsigned long long)(r->early_bytes / 1024), ms(r->early_ns));
+	e |= addf(o, "; %zu shared memory tracked", r->shm_tracked_maps);
 	e |= addf(o, "\nset-up stop: %.3f ms\n", ms(r->setup_ns));
+	if (r->shm_tracked_maps)
+		e |= addf(o, "shared memory: %llu absent pages read again in the passes\n",
+			  (unsigned long long)r->pass_absent_pages);
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
 	e |= addf(o,
 		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
-		  "%llu KiB new/untracked %.3f, holes %.3f); %zu new or changed mappings, %zu recreated, "
-		  "%zu copied early changed since\n",
+		  "%llu KiB new/untracked %.3f, %llu absent shared pages %.3f, holes %.3f, "
+		  "open files %.3f); %zu new or changed mappings, %zu recreated, "
+		  "%zu copied early changed since, %zu shared no longer trackable, "
+		  "%zu planned without smaps\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)(r->final_full_bytes / 1024), ms(r->final_full_ns),
-		  ms(r->final_holes_ns), r->final_new_maps, r->final_recreated_maps,
-		  r->final_early_changed);
+		  (unsigned long long)r->final_absent_pages, ms(r->final_absent_ns),
+		  ms(r->final_holes_ns), ms(r->final_files_ns), r->final_new_maps,
+		  r->final_recreated_maps, r->final_early_changed, r->final_shm_lost,
+		  r->final_no_smaps);
 	e |= addf(o, "after the stop: %llu KiB staged in the final stop written in %.3f ms\n",
 		  (unsigned long long)(r->final_staged_bytes / 1024), ms(r->flush_ns));
 	e |= addf(o,
@@ -120,6 +144,11 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  r->untracked_maps);
 	e |= addf(o, " \"early_maps\": %zu, \"early_bytes\": %llu, \"early_ms\": %.3f,\n", r->early_maps,
 		  (unsigned long long)r->early_bytes, ms(r->early_ns));
+	e |= addf(o, " \"shm_pass_absent_pages\": %llu,\n", (unsigned long long)r->pass_absent_pages);
+	e |= addf(o, " \"shm_tracked_maps\": %zu, \"shm_untracked\": {\"file\": %zu, \"open\": %zu, "
+		  "\"mapped_twice\": %zu, \"tracker\": %zu},\n", r->shm_tracked_maps,
+		  r->shm_untracked[LG_PRECOPY_SHM_FILE], r->shm_untracked[LG_PRECOPY_SHM_OPEN],
+		  r->shm_untracked[LG_PRECOPY_SHM_ALIAS], r->shm_untracked[LG_PRECOPY_SHM_TRACKER]);
 	e |= addf(o, " \"setup_stop_ms\": %.3f,\n \"passes\": [", ms(r->setup_ns));
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "%s{\"pages\": %llu, \"ms\": %.3f}", i ? ", " : "",
@@ -128,11 +157,14 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  "],\n \"final_stop\": {\"ms\": %.3f, \"registers_ms\": %.3f, \"maps_ms\": %.3f, "
 		  "\"dirty_pages\": %llu, \"dirty_ms\": %.3f, \"full_bytes\": %llu, \"full_ms\": %.3f, "
 		  "\"holes_ms\": %.3f, \"new_maps\": %zu, \"recreated_maps\": %zu, "
-		  "\"early_changed_maps\": %zu},\n",
+		  "\"early_changed_maps\": %zu, \"absent_pages\": %llu, \"absent_ms\": %.3f, "
+		  "\"files_ms\": %.3f, \"shm_lost_maps\": %zu, \"no_smaps_maps\": %zu},\n",
 		  ms(r->final_ns), ms(r->final_regs_ns), ms(r->final_maps_ns),
 		  (unsigned long long)r->final_dirty_pages, ms(r->final_dirty_ns),
 		  (unsigned long long)r->final_full_bytes, ms(r->final_full_ns), ms(r->final_holes_ns),
-		  r->final_new_maps, r->final_recreated_maps, r->final_early_changed);
+		  r->final_new_maps, r->final_recreated_maps, r->final_early_changed,
+		  (unsigned long long)r->final_absent_pages, ms(r->final_absent_ns),
+		  ms(r->final_files_ns), r->final_shm_lost, r->final_no_smaps);
 	e |= addf(o, " \"flush\": {\"staged_bytes\": %llu, \"ms\": %.3f},\n",
 		  (unsigned long long)r->final_staged_bytes, ms(r->flush_ns));
 	e |= addf(o,

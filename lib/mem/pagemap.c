@@ -62,7 +62,9 @@ long lg_pagemap_entries(int fd, uint64_t start, uint64_t *ent, size_t n)
 	return (long)got;
 }
 
-static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
+/* CATS: what counts as populated (PAGE_IS_PRESENT, PAGE_IS_SWAPPED);
+ * HOLES: list the pages that are none of CATS instead. */
+static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, uint64_t cats, bool holes,
 		struct lg_ranges *out)
 {
 	struct page_region vec[SCAN_VEC];
@@ -78,12 +80,12 @@ static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
 		a.vec = (uintptr_t)vec;
 		a.vec_len = SCAN_VEC;
 		if (holes) {
-			a.category_inverted = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-			a.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+			a.category_inverted = cats;
+			a.category_mask = cats;
 		} else {
-			a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+			a.category_anyof_mask = cats;
 		}
-		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = cats;
 		n = lg_pagemap_scan(pm->fd, &a);
 		if (n < 0)
 			return (int)n;
@@ -97,10 +99,12 @@ static int scan(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
 	return 0;
 }
 
-static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
-			struct lg_ranges *out)
+static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, uint64_t cats,
+			bool holes, struct lg_ranges *out)
 {
 	uint64_t ent[PAGEMAP_BATCH];
+	uint64_t bits = ((cats & PAGE_IS_PRESENT) ? LG_PM_PRESENT : 0) |
+			((cats & PAGE_IS_SWAPPED) ? LG_PM_SWAPPED : 0);
 	int r;
 
 	while (start < end) {
@@ -115,7 +119,7 @@ static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, boo
 			return -EIO;
 		pages = (uint64_t)n;
 		for (i = 0; i < pages; i++)
-			if (!(ent[i] & (LG_PM_PRESENT | LG_PM_SWAPPED)) == holes)
+			if (!(ent[i] & bits) == holes)
 				if ((r = lg_ranges_add(out, start + i * LG_PAGE_SIZE,
 						       start + (i + 1) * LG_PAGE_SIZE)))
 					return r;
@@ -124,7 +128,7 @@ static int read_entries(struct lg_pagemap *pm, uint64_t start, uint64_t end, boo
 	return 0;
 }
 
-static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes,
+static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, uint64_t cats, bool holes,
 		 struct lg_ranges *out, struct lg_error *err)
 {
 	int r;
@@ -137,7 +141,7 @@ static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes
 			return lg_fail(err, errno, "cannot open %s", path);
 	}
 	if (pm->have_scan != 0) {
-		r = scan(pm, start, end, holes, out);
+		r = scan(pm, start, end, cats, holes, out);
 		if (r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP) {
 			pm->have_scan = 0;	/* before 6.7 */
 		} else {
@@ -147,7 +151,7 @@ static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes
 			return 0;
 		}
 	}
-	r = read_entries(pm, start, end, holes, out);
+	r = read_entries(pm, start, end, cats, holes, out);
 	if (r)
 		return lg_fail(err, -r, "cannot read pagemap of %d", (int)pm->pid);
 	return 0;
@@ -156,11 +160,17 @@ static int query(struct lg_pagemap *pm, uint64_t start, uint64_t end, bool holes
 int lg_pagemap_populated(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 			 struct lg_ranges *out, struct lg_error *err)
 {
-	return query(pm, start, end, false, out, err);
+	return query(pm, start, end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, false, out, err);
 }
 
 int lg_pagemap_holes(struct lg_pagemap *pm, uint64_t start, uint64_t end,
 		     struct lg_ranges *out, struct lg_error *err)
 {
-	return query(pm, start, end, true, out, err);
+	return query(pm, start, end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, true, out, err);
+}
+
+int lg_pagemap_absent(struct lg_pagemap *pm, uint64_t start, uint64_t end,
+		      struct lg_ranges *out, struct lg_error *err)
+{
+	return query(pm, start, end, PAGE_IS_PRESENT, true, out, err);
 }

@@ -54,6 +54,10 @@ struct lg_mapping {
 struct lg_maps {
 	struct lg_mapping *v;
 	size_t n, cap;
+	/* As a hint to lg_plan_read_maps(): a mapping not in it may be left
+	 * without its smaps fields (has_smaps false) when reading smaps again
+	 * would walk more than LG_PLAN_PARTIAL_KB of resident memory. */
+	bool partial_ok;
 };
 
 /* Parse the text of /proc/PID/maps or /proc/PID/smaps (TEXT is NUL-terminated). */
@@ -115,6 +119,23 @@ void lg_claim_release(int fd);
 /* The thread ids in /proc/PID/task, in its order: the leader, then by
  * creation (not by tid: tids wrap around). */
 int lg_tasks_list(pid_t pid, pid_t **tids, size_t *n, struct lg_error *err);
+
+/* The files open in a process (lib/proc/fds.c), sorted: one entry for
+ * each descriptor of /proc/PID/fd, so a file open twice is there twice.
+ * Descriptor tables of threads made with clone(2) without CLONE_FILES are
+ * not seen (pthreads share one). */
+struct lg_fileid {
+	dev_t dev;
+	uint64_t ino;
+};
+struct lg_fileids {
+	struct lg_fileid *v;
+	size_t n, cap;
+};
+int lg_proc_open_files(pid_t pid, struct lg_fileids *out, struct lg_error *err);
+/* Whether the file (MAJOR:MINOR, INO), as /proc/PID/maps names it, is open. */
+bool lg_fileids_has(const struct lg_fileids *f, unsigned int major_, unsigned int minor_, uint64_t ino);
+void lg_fileids_free(struct lg_fileids *f);
 
 /* Parse one "Key:\tvalue" hex field (SigPnd...) or decimal field of a status text. */
 int lg_status_field(const char *status, const char *key, char *out, size_t outlen);

@@ -135,6 +135,11 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n
 	return t->ops->collect(t, rg, n, rearm, written, recreated, err);
 }
 
+int lg_tracker_maywrite(struct lg_tracker *t, uint64_t start, uint64_t end)
+{
+	return t->ops->maywrite ? t->ops->maywrite(t, start, end) : -ENOTSUP;
+}
+
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err)
 {

@@ -95,6 +95,11 @@ int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *r, size_t n,
 int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
 
+/* Whether the mapping [start, end) has VM_MAYWRITE now, asked of the
+ * kernel without reading smaps: 1 yes, 0 no, -ENOTSUP when this kind
+ * cannot tell, another -errno when the kernel would not say. */
+int lg_tracker_maywrite(struct lg_tracker *t, uint64_t start, uint64_t end);
+
 /* Append the populated pages of [start, end) to POP, arming nothing. */
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err);

@@ -48,6 +48,8 @@ struct lg_track_ops {
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
 	int (*populated)(struct lg_tracker *t, uint64_t start, uint64_t end, struct lg_ranges *pop,
 			 struct lg_error *err);
+	/* NULL: cannot tell (lg_tracker_maywrite() says -ENOTSUP). */
+	int (*maywrite)(struct lg_tracker *t, uint64_t start, uint64_t end);
 	/* TD is zeroed and never NULL. */
 	int (*close)(struct lg_tracker *t, struct lg_track_teardown *td, struct lg_error *err);
 };

@@ -231,6 +231,31 @@ static int uffd_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 	return uffd_scan(t, start, end, false, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, pop, NULL, err);
 }
 
+/* UFFDIO_REGISTER refuses a mapping without VM_MAYWRITE with EPERM (a
+ * check of its VmFlags, made under the mmap lock: no page is walked, as
+ * smaps would); one it accepts is unregistered at once. */
+static int uffd_maywrite(struct lg_tracker *t, uint64_t start, uint64_t end)
+{
+	struct uffdio_register reg;
+	struct uffdio_range rg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = start;
+	reg.range.len = end - start;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
+		return errno == EPERM ? 0 : -errno;
+	rg.start = start;
+	rg.len = end - start;
+	if (ioctl(t->uffd, UFFDIO_UNREGISTER, &rg) < 0) {
+		int e = errno;
+		/* The teardown tries again. */
+		lg_tracker_add_reg(t, start, end);
+		return -e;
+	}
+	return 1;
+}
+
 /* Closing the descriptor alone would clear every protection bit of every
  * registered range under the target's mmap write lock: about 8.5 ms per GiB
  * during which its page faults wait.  Clearing the protection first with
@@ -326,5 +351,6 @@ const struct lg_track_ops lg_track_uffd_ops = {
 	.arm = uffd_arm,
 	.collect = uffd_collect,
 	.populated = uffd_populated,
+	.maywrite = uffd_maywrite,
 	.close = uffd_close,
 };

@@ -9,7 +9,8 @@
  * prints "ready PID" on stdout once every thread runs.
  *
  * Every mode has: two writer threads that fill pages with self-checking
- * records and verify pages they wrote earlier; a sleeper that checks its
+ * records and verify pages they wrote earlier (one in private, one in
+ * MAP_SHARED anonymous memory); a sleeper that checks its
  * nanosleep never returns early or with EINTR; a ppoll thread with a
  * temporary signal mask that checks its own mask is unchanged afterwards;
  * a thread that checks a pattern in its own live stack frame; a heartbeat.
@@ -104,8 +105,10 @@ struct rec {
 static void *writer_main(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
+	/* Writer 1 in MAP_SHARED anonymous memory, which pre-copy tracks
+	 * like private memory: its protection must go too. */
 	struct rec *pages = mmap(NULL, (size_t)WPAGES * PAGE, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				 (id ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	uint64_t seq = 0, seed = 0x9e3779b97f4a7c15ull * (id + 1);
 
 	if (pages == MAP_FAILED) {

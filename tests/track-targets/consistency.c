@@ -2,11 +2,23 @@
  *
  *   consistency run RATE [LOG]  writers write RATE page records/s each (0:
  *                            flat out); prints "world ADDR" then "ready"
+ *   consistency shared RATE ANON_MIB MEMFD_MIB KEEPFD [LOG]
+ *                            the same with writer 0's pages in ANON_MIB of
+ *                            MAP_SHARED|MAP_ANONYMOUS memory and writer 1's
+ *                            in a memfd of MEMFD_MIB, both populated before
+ *                            "ready"; the memfd's descriptor is closed once
+ *                            mapped unless KEEPFD is 1; with KEEPFD 2 its
+ *                            first MiB is mapped a second time
  *   consistency check CORE ADDR [LOG]   reads the core and checks it; exit 0
  *                            if consistent, 1 with the first problem if not
  *
+ * On SIGUSR1 the target prints "maxgap_us N writes N": the longest time
+ * a writer's loop went without running (the pause a dumper imposed, from
+ * "ready" on), and exits.
+ *
  * Each writer owns NPAGES pages, a counter G and a journal: operation s
- * (a page record or a MADV_DONTNEED) is applied, journalled at s % NJ, and
+ * (a page record or a MADV_DONTNEED; in shared memory a MADV_REMOVE, and
+ * a MADV_DONTNEED that keeps the bytes) is applied, journalled at s % NJ, and
  * only then is G set to s.  In a snapshot, for every page the last journal
  * operation up to G decides its content exactly: a record with that seq
  * whose payload and checksum match, or zeros after a zap.  A page copied
@@ -26,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +53,12 @@
 #define NPAGES 4096		/* 16 MiB per writer */
 #define NJ (1u << 20)		/* journal entries */
 #define ZAP 0x80000000u
+/* Shared memory only: MADV_DONTNEED, which drops the page table entry but
+ * keeps the bytes (zaps there are MADV_REMOVE, which punches the page). */
+#define DROP 0x40000000u
+#define OPS (ZAP | DROP)
 #define NMAPS 8
+#define MAXPAGES (1u << 20)	/* 4 GiB a writer at most */
 
 struct rec {
 	uint64_t seq;
@@ -63,11 +81,19 @@ struct world {
 	uint64_t magic;
 	struct writer w[NWRITERS];
 	struct mapdesc maps[NMAPS];
+	/* After the rest: snapshot-consistency.sh reads the counters G at
+	 * fixed offsets. */
+	struct {
+		uint32_t npages;
+		uint32_t shared;	/* pages are shared memory */
+	} wi[NWRITERS];
 };
 
 static struct world *W;
 static long rate;
 static int logfd = -1;
+static volatile long long maxgap_ns, started_ns;
+static volatile unsigned long long writes;
 
 /* Appended before the discard, so that every discard is in the log. */
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -119,11 +145,16 @@ static void *writer_main(void *arg)
 {
 	uint32_t id = (uint32_t)(uintptr_t)arg;
 	struct writer *w = &W->w[id];
+	uint32_t npages = W->wi[id].npages, shared = W->wi[id].shared;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL * (id + 1), s = w->g;
-	long long start = now_ns();
+	long long start = now_ns(), last = start;
 
 	for (;;) {
 		uint32_t p;
+		long long t = now_ns();
+		if (started_ns && t - last > maxgap_ns && last >= started_ns)
+			maxgap_ns = t - last;	/* racy max: a lost update is a near-equal gap */
+		last = t;
 		if (rate) {
 			long long want = (now_ns() - start) / 1000 * rate / 1000000;
 			if ((long long)w->g >= want) {
@@ -133,9 +164,15 @@ static void *writer_main(void *arg)
 		}
 		s = w->g + 1;
 		seed = mix(seed + s);
-		p = (uint32_t)(seed % NPAGES);
+		p = (uint32_t)(seed % npages);
 		if (s % 64 == 0) {
 			w->journal[s % NJ] = p | ZAP;
+			logf_("z %u %u %llu\n", id, p, (unsigned long long)s);
+			madvise(&w->pages[p], PAGE, shared ? MADV_REMOVE : MADV_DONTNEED);
+		} else if (shared && s % 64 == 32) {
+			/* Logged as a discard too: the snapshot mode documents
+			 * MADV_DONTNEED after T0 as one, shared memory or not. */
+			w->journal[s % NJ] = p | DROP;
 			logf_("z %u %u %llu\n", id, p, (unsigned long long)s);
 			madvise(&w->pages[p], PAGE, MADV_DONTNEED);
 		} else {
@@ -143,6 +180,7 @@ static void *writer_main(void *arg)
 			fill(&w->pages[p], s, p, id);
 		}
 		__atomic_store_n(&w->g, s, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&writes, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -196,16 +234,53 @@ static void *spawner_main(void *arg)
 	return NULL;
 }
 
-static int run(void)
+/* Writer I's pages: private, or (SHARED) MAP_SHARED|MAP_ANONYMOUS for
+ * writer 0 and a memfd for writer 1, every page populated. */
+static void *pages_of(int i, size_t mib, bool shared, int keepfd)
 {
+	size_t len = mib << 20, k;
+	char *p;
+	int fd;
+
+	if (!shared)
+		return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (i == 0) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	} else {
+		if ((fd = memfd_create("consistency", MFD_CLOEXEC)) < 0 || ftruncate(fd, (off_t)len))
+			return MAP_FAILED;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		/* KEEPFD 2: the memfd's first MiB mapped a second time. */
+		if (keepfd == 2 && mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+				   MAP_FAILED)
+			return MAP_FAILED;
+		if (keepfd != 1)
+			close(fd);
+	}
+	if (p != MAP_FAILED)
+		for (k = 0; k < len; k += PAGE)
+			((volatile char *)p)[k] = 0;
+	return p;
+}
+
+static int run(bool shared, size_t anon_mib, size_t memfd_mib, int keepfd)
+{
+	sigset_t usr1;
 	pthread_t t;
 	int i;
 
 	W = mmap(NULL, sizeof(*W), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	W->magic = 0x6c67636f6e736973ULL;
+	/* SIGUSR1 for the main thread only, which waits for it: blocked
+	 * before the other threads start, they inherit the mask. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	for (i = 0; i < NWRITERS; i++) {
-		W->w[i].pages = mmap(NULL, (size_t)NPAGES * PAGE, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t mib = !shared ? (size_t)NPAGES * PAGE >> 20 : i == 0 ? anon_mib : memfd_mib;
+		W->wi[i].npages = (uint32_t)(mib << 20 >> 12);
+		W->wi[i].shared = shared;
+		W->w[i].pages = pages_of(i, mib, shared, keepfd);
 		W->w[i].journal = mmap(NULL, NJ * 4, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (W->w[i].pages == MAP_FAILED || W->w[i].journal == MAP_FAILED)
@@ -220,11 +295,15 @@ static int run(void)
 	 * core on purpose to see the checker catch it. */
 	for (i = 0; i < NWRITERS; i++)
 		printf("writer.%d.pages.addr=%p\nwriter.%d.pages.len=%zu\n", i,
-		       (void *)W->w[i].pages, i, (size_t)NPAGES * PAGE);
+		       (void *)W->w[i].pages, i, (size_t)W->wi[i].npages * PAGE);
+	started_ns = now_ns();
 	printf("ready\n");
 	fflush(stdout);
-	for (;;)
-		pause();
+	while (sigwaitinfo(&usr1, NULL) != SIGUSR1)
+		;
+	printf("maxgap_us %lld writes %llu\n", maxgap_ns / 1000, writes);
+	fflush(stdout);
+	_exit(0);
 }
 
 /* --- checker: read memory out of the core ------------------------------- */
@@ -265,7 +344,7 @@ static int bad(const char *fmt, ...)
 
 /* The discards a LOG holds: the last zap of each page, the unmapped
  * region generations. */
-static uint64_t lastzap[NWRITERS][NPAGES];
+static uint64_t *lastzap[NWRITERS];
 static uint64_t *unmapped;
 static size_t nunmapped;
 
@@ -280,7 +359,11 @@ static int read_log(const char *path)
 		return -1;
 	while (fscanf(f, " %c", &t) == 1) {
 		if (t == 'z' && fscanf(f, "%u %u %llu", &a, &b, &c) == 3 && a < NWRITERS &&
-		    b < NPAGES) {
+		    1) {
+			if (b >= MAXPAGES)
+				continue;
+			if (!lastzap[a] && !(lastzap[a] = calloc(MAXPAGES, sizeof(uint64_t))))
+				return -1;
 			if (c > lastzap[a][b])
 				lastzap[a][b] = c;
 		} else if (t == 'u' && fscanf(f, "%u %llu", &a, &c) == 2) {
@@ -311,7 +394,8 @@ static int check(const char *core, uint64_t waddr, const char *log)
 {
 	static struct world w;
 	static uint32_t journal[NJ];
-	static uint64_t last[NPAGES];	/* seq of the last op on each page, 0: none in window */
+	static uint64_t last[MAXPAGES];	/* seq of the last op on each page that set its
+					 * bytes, 0: none in the window */
 	static struct rec r;
 	Elf64_Ehdr eh;
 	int i;
@@ -338,15 +422,18 @@ static int check(const char *core, uint64_t waddr, const char *log)
 
 	for (i = 0; i < NWRITERS; i++) {
 		uint64_t g = w.w[i].g, s, lo = g > NJ - 2 ? g - (NJ - 2) : 0;
-		uint32_t inflight;
+		uint32_t inflight, np = w.wi[i].npages;
 		uint32_t p;
+		if (np > MAXPAGES)
+			return bad("writer %d has %u pages", i, np);
 		if (core_read((uintptr_t)w.w[i].journal, journal, sizeof(journal)))
 			return bad("journal of writer %d unreadable", i);
 		memset(last, 0, sizeof(last));
 		for (s = lo + 1; s <= g; s++)
-			last[journal[s % NJ] & ~ZAP] = s;
-		inflight = journal[(g + 1) % NJ] & ~ZAP;
-		for (p = 0; p < NPAGES; p++) {
+			if (!(journal[s % NJ] & DROP) && (journal[s % NJ] & ~OPS) < np)
+				last[journal[s % NJ] & ~OPS] = s;
+		inflight = journal[(g + 1) % NJ] & ~OPS;
+		for (p = 0; p < np; p++) {
 			uint64_t sum = 0, want = last[p];
 			size_t k;
 			if (p == inflight)
@@ -363,7 +450,7 @@ static int check(const char *core, uint64_t waddr, const char *log)
 				continue;
 			}
 			if (r.seq == 0) {
-				if (want && lastzap[i][p] > g) {
+				if (want && lastzap[i] && lastzap[i][p] > g) {
 					/* Discarded after the snapshot. */
 					dropped++;
 					continue;
@@ -433,10 +520,21 @@ int main(int argc, char **argv)
 		if (argc == 4 && (logfd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 					       0600)) < 0)
 			return 2;
-		return run();
+		return run(false, 0, 0, 0);
+	}
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "shared")) {
+		rate = atol(argv[2]);
+		if (argc == 7 && (logfd = open(argv[6], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+					       0600)) < 0)
+			return 2;
+		if (atol(argv[3]) <= 0 || atol(argv[4]) <= 0 || atol(argv[3]) > 4096 ||
+		    atol(argv[4]) > 4096)
+			return 2;
+		return run(true, (size_t)atol(argv[3]), (size_t)atol(argv[4]), atoi(argv[5]));
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "check"))
 		return check(argv[2], strtoull(argv[3], NULL, 0), argc == 5 ? argv[4] : NULL);
-	fprintf(stderr, "usage: consistency run RATE [LOG] | check CORE WORLD [LOG]\n");
+	fprintf(stderr, "usage: consistency run RATE [LOG] | "
+			"shared RATE ANON_MIB MEMFD_MIB KEEPFD [LOG] | check CORE WORLD [LOG]\n");
 	return 2;
 }

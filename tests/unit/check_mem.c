@@ -166,6 +166,45 @@ START_TEST(populated_pages)
 }
 END_TEST
 
+/* Shared memory dropped with MADV_DONTNEED (bytes kept) or punched with
+ * MADV_REMOVE has no present entry: lg_pagemap_absent() lists it, from
+ * both paths. */
+START_TEST(absent_shared_pages)
+{
+	struct lg_pagemap pm;
+	struct lg_ranges out = { 0 };
+	struct lg_error e = { 0 };
+	char *p = mmap(NULL, 8 * LG_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	uint64_t base = (uintptr_t)p;
+	int path, i;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	for (i = 0; i < 8; i++)
+		p[i * LG_PAGE_SIZE] = 1;
+	ck_assert_int_eq(madvise(p + 2 * LG_PAGE_SIZE, LG_PAGE_SIZE, MADV_DONTNEED), 0);
+	ck_assert_int_eq(madvise(p + 5 * LG_PAGE_SIZE, 2 * LG_PAGE_SIZE, MADV_REMOVE), 0);
+	lg_pagemap_init(&pm, getpid());
+	for (path = 0; path < 2; path++) {
+		lg_ranges_clear(&out);
+		pm.have_scan = path ? 0 : -1;
+		ck_assert_msg(lg_pagemap_absent(&pm, base, base + 8 * LG_PAGE_SIZE, &out, &e) == 0,
+			      "%s", e.msg);
+		ck_assert_uint_eq(out.n, 2);
+		ck_assert_uint_eq(out.v[0].start, base + 2 * LG_PAGE_SIZE);
+		ck_assert_uint_eq(out.v[0].end, base + 3 * LG_PAGE_SIZE);
+		ck_assert_uint_eq(out.v[1].start, base + 5 * LG_PAGE_SIZE);
+		ck_assert_uint_eq(out.v[1].end, base + 7 * LG_PAGE_SIZE);
+	}
+	/* Dropped, not punched: the bytes are still there. */
+	ck_assert_int_eq(p[2 * LG_PAGE_SIZE], 1);
+	ck_assert_int_eq(p[5 * LG_PAGE_SIZE], 0);
+	lg_pagemap_close(&pm);
+	lg_ranges_free(&out);
+	munmap(p, 8 * LG_PAGE_SIZE);
+}
+END_TEST
+
 START_TEST(gone_process)
 {
 	struct lg_mem m;
@@ -190,6 +229,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, read_whole_region);
 	tcase_add_test(tc, batches_beyond_iov_max);
 	tcase_add_test(tc, populated_pages);
+	tcase_add_test(tc, absent_shared_pages);
 	tcase_add_test(tc, gone_process);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -244,6 +247,42 @@ START_TEST(state_letter)
 }
 END_TEST
 
+/* A memfd is listed while open (twice when duplicated) and not once
+ * closed; a mapping of it does not count as open. */
+START_TEST(open_files_self)
+{
+	struct lg_fileids f = { 0 };
+	struct lg_error e = { 0 };
+	struct stat st;
+	size_t i, seen;
+	void *p;
+	int fd = memfd_create("check-proc", MFD_CLOEXEC), fd2;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	fd2 = dup(fd);
+	ck_assert_msg(lg_proc_open_files(getpid(), &f, &e) == 0, "%s", e.msg);
+	ck_assert(lg_fileids_has(&f, major(st.st_dev), minor(st.st_dev), st.st_ino));
+	for (i = 0, seen = 0; i < f.n; i++) {
+		if (i)
+			ck_assert(f.v[i - 1].dev < f.v[i].dev ||
+				  (f.v[i - 1].dev == f.v[i].dev && f.v[i - 1].ino <= f.v[i].ino));
+		seen += f.v[i].dev == st.st_dev && f.v[i].ino == st.st_ino;
+	}
+	ck_assert_uint_eq(seen, 2);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	close(fd);
+	close(fd2);
+	ck_assert_int_eq(lg_proc_open_files(getpid(), &f, &e), 0);
+	ck_assert(!lg_fileids_has(&f, major(st.st_dev), minor(st.st_dev), st.st_ino));
+	ck_assert_int_eq(lg_proc_open_files(0x7ffffff0, &f, &e), -ENOENT);
+	munmap(p, 4096);
+	lg_fileids_free(&f);
+}
+END_TEST
+
 Suite *unit_suite(void);
 
 Suite *unit_suite(void)
@@ -259,6 +298,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, live_self);
 	tcase_add_test(tc, psargs_truncated_like_the_kernel);
 	tcase_add_test(tc, state_letter);
+	tcase_add_test(tc, open_files_self);
 	suite_add_tcase(s, tc);
 	return s;
 }
