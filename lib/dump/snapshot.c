@@ -323,6 +323,8 @@ static void sort_removed(struct lg_ranges *rm)
 {
 	size_t i, n = 0;
 
+	if (!rm->n)
+		return;		/* rm->v may be NULL, which qsort() must not get */
 	qsort(rm->v, rm->n, sizeof(*rm->v), cmp_range);
 	for (i = 0; i < rm->n; i++) {
 		if (n && rm->v[i].start <= rm->v[n - 1].end) {
