@@ -29,7 +29,8 @@ enum { LG_PAUSE_TARGET_MAX_MS = 1000000 };
  * a storm of writes): the process goes on rather than wait. */
 enum { LG_MAX_PAUSE_DEFAULT_MS = 5000 };
 
-/* The progress line: at most this often (4 a second), redrawn in place. */
+/* The progress line: redrawn in place at most this often (4 a second),
+ * and once more with the last state of each phase. */
 #define PROGRESS_INTERVAL_NS 250000000ull
 
 /* The progress line of the dump in progress, on stderr.  Drawn from the
