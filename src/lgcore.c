@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include "common/cancel.h"
+#include "common/clock.h"
 #include "common/parse.h"
+#include "common/progress.h"
 #include "dump/dump.h"
 #include "dump/precopy.h"
 #include "dump/snapshot.h"
@@ -25,6 +28,117 @@ enum { LG_PAUSE_TARGET_MAX_MS = 1000000 };
  * five seconds means something went wrong (a stopped or starved lgcore,
  * a storm of writes): the process goes on rather than wait. */
 enum { LG_MAX_PAUSE_DEFAULT_MS = 5000 };
+
+/* The progress line: redrawn in place at most this often (4 a second),
+ * and once more with the last state of each phase. */
+#define PROGRESS_INTERVAL_NS 250000000ull
+
+/* The progress line of the dump in progress, on stderr.  Drawn from the
+ * dump's progress callbacks (lib/common/progress.h), never while the
+ * target is in a brief stop (that would lengthen it), and only when
+ * stderr can take it without blocking: a terminal held with ^S must not
+ * hold lgcore, and with it a target in stop mode. */
+struct progress_line {
+	struct lg_progress p;	/* first: the callback gets it */
+	pid_t pid;
+	size_t width;		/* of the line on the terminal now */
+	uint64_t last_ns;	/* drawn then */
+	uint64_t phase_ns, phase_copied;	/* the phase shown began then, having copied */
+	enum lg_progress_phase phase;
+	int pass;
+};
+
+/* Bytes as a person reads them: B, KiB, MiB, GiB, TiB with one decimal. */
+static void human(char *b, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u)
+		snprintf(b, len, "%.1f %s", v, unit[u]);
+	else
+		snprintf(b, len, "%.0f B", v);
+}
+
+static void progress_put(struct progress_line *l, const char *text, size_t n)
+{
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	char pad[256];
+	size_t w = l->width > n ? l->width - n : 0;
+
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		return;		/* skipped, not waited for */
+	if (w > sizeof(pad))
+		w = sizeof(pad);
+	memset(pad, ' ', w);
+	/* One write: \r, the text, spaces over the rest of the last one. */
+	if (n + w + 1 <= sizeof(pad) * 2) {
+		char line[sizeof(pad) * 2 + 1];
+		line[0] = '\r';
+		memcpy(line + 1, text, n);
+		memcpy(line + 1 + n, pad, w);
+		if (write(STDERR_FILENO, line, 1 + n + w) > 0)
+			l->width = n;
+	}
+}
+
+static void progress_update(struct lg_progress *p, bool end)
+{
+	struct progress_line *l = (struct progress_line *)p;
+	uint64_t now = lg_now_ns(), pause = p->pause_ns;
+	char text[200], done[32], total[32], rate[32];
+	double secs;
+	int n;
+
+	if (p->phase != l->phase || p->pass != l->pass) {
+		l->phase = p->phase;
+		l->pass = p->pass;
+		l->phase_ns = now;
+		l->phase_copied = p->copied;
+	}
+	if (p->stop_since_ns && p->brief)
+		return;
+	if (!end && now - l->last_ns < PROGRESS_INTERVAL_NS)
+		return;
+	l->last_ns = now;
+	if (p->stop_since_ns)
+		pause += now - p->stop_since_ns;
+	n = snprintf(text, sizeof(text), "lgcore: %d: %s", (int)l->pid,
+		     lg_progress_phase_name(p->phase));
+	if (p->pass >= 0)
+		n += snprintf(text + n, sizeof(text) - n, " pass %d", p->pass);
+	if (p->total) {
+		secs = (now - l->phase_ns) / 1e9;
+		human(done, sizeof(done), (double)p->done);
+		human(total, sizeof(total), (double)p->total);
+		human(rate, sizeof(rate), secs > 0 ? (p->copied - l->phase_copied) / secs : 0);
+		n += snprintf(text + n, sizeof(text) - n, ": %s of %s, %s/s", done, total, rate);
+	}
+	n += snprintf(text + n, sizeof(text) - n, ", paused %.1f ms", pause / 1e6);
+	progress_put(l, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+/* Off the terminal before anything else is written there; the target
+ * runs by now, so this one may wait. */
+static void progress_clear(struct lg_progress *p)
+{
+	struct progress_line *l = (struct progress_line *)p;
+	char line[256 + 2];
+	size_t w;
+
+	if (!l || !l->width)
+		return;
+	w = l->width < 256 ? l->width : 256;
+	line[0] = '\r';
+	memset(line + 1, ' ', w);
+	line[w + 1] = '\r';
+	(void)!write(STDERR_FILENO, line, w + 2);
+	l->width = 0;
+}
 
 static const char synopsis[] =
 	"usage: lgcore [-h|--help] [-v|--version] [-a] [-o prefix] [-g gdb] [-d dir] pid1 [pid2...pidN]\n";
@@ -50,6 +164,8 @@ static void usage(FILE *out)
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
 		"  --max-pause=MS  fail the dump and let the process go rather than stop it\n"
 		"                  longer in the final stop (default 5000; 0: no limit)\n"
+		"  --progress      show a progress line on stderr (default when it is a terminal)\n"
+		"  --quiet         show no progress line\n"
 		"  --verbose       print the phases and their timings on stderr\n"
 		"  --stats=FILE    write the same as JSON to FILE\n"
 		"  -h, --help      show this help and exit\n"
@@ -110,12 +226,13 @@ static int dump_snapshot(pid_t pid, const char *path, const struct lg_precopy_op
 			 bool verbose, struct lg_buf *json, struct lg_dump_result *res,
 			 struct lg_error *err)
 {
-	struct lg_dump_opts so = { .all = popts->all };
+	struct lg_dump_opts so = { .all = popts->all, .progress = popts->progress };
 	struct lg_snapshot_result sres;
 	struct lg_buf b = { 0 };
 	int r;
 
 	r = lg_dump_snapshot(pid, path, STDOUT_FILENO, &so, &sres, err);
+	progress_clear(popts->progress);
 	*res = sres.dump;
 	if (sres.stop_mode && !r)
 		fprintf(stderr, "lgcore: %d: dumped in stop mode: %s\n", (int)pid, sres.fallback);
@@ -153,9 +270,10 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 		return r;
 	}
 	if (!precopy) {
-		struct lg_dump_opts so = { .all = popts->all };
+		struct lg_dump_opts so = { .all = popts->all, .progress = popts->progress };
 		r = path ? lg_dump_stop(pid, path, &so, res, err) :
 			   lg_dump_stop_stream(pid, STDOUT_FILENO, &so, res, err);
+		progress_clear(popts->progress);
 		/* The same report, with no tracker, no pass, and the whole
 		 * dump as the stop. */
 		memset(&pres, 0, sizeof(pres));
@@ -167,6 +285,7 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 				res->pause_ns / 1e6, res->total_ns / 1e6);
 	} else {
 		r = lg_dump_precopy(pid, path, popts, &pres, err);
+		progress_clear(popts->progress);
 		*res = pres.dump;
 		if (verbose && !lg_precopy_report_text(&pres, &b))
 			fprintf(stderr, "lgcore: %d: %.*s", (int)pid, (int)b.len, (char *)b.p);
@@ -218,6 +337,8 @@ int main(int argc, char **argv)
 		{ "max-pause", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "stats", required_argument, NULL, 'J' },
+		{ "progress", no_argument, NULL, 'G' },
+		{ "quiet", no_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lg_dump_opts opts = { 0 };
@@ -225,6 +346,7 @@ int main(int argc, char **argv)
 					 .max_pause_ns = LG_MAX_PAUSE_DEFAULT_MS * 1000000ull };
 	enum mode mode = MODE_DEFAULT;
 	bool verbose = false, stream;
+	int progress = -1;	/* --progress 1, --quiet 0, or whether stderr is a terminal */
 	const char *stats = NULL;
 	uint64_t v;
 	const char *prefix = "core";
@@ -279,6 +401,12 @@ int main(int argc, char **argv)
 		case 'J':
 			stats = optarg;
 			break;
+		case 'G':
+			progress = 1;
+			break;
+		case 'Q':
+			progress = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -319,6 +447,8 @@ int main(int argc, char **argv)
 	}
 	if (mode == MODE_DEFAULT)
 		mode = stream ? MODE_SNAPSHOT : MODE_PRECOPY;
+	if (progress < 0)
+		progress = isatty(STDERR_FILENO);
 	/* A reader that goes away is a failed dump to report (EPIPE), not
 	 * a signal that kills us mid-stream. */
 	if (stream)
@@ -339,12 +469,16 @@ int main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		struct lg_dump_result res;
 		struct lg_error err = { 0 };
+		struct progress_line line = { .p = { .update = progress_update, .pass = -1 },
+					      .pass = -1 };
 		char *path;
 		pid_t pid;
 		int stats_err, sig;
 
 		parse_pid(argv[i], &pid);
+		line.pid = pid;
 		popts.all = opts.all;
+		popts.progress = progress ? &line.p : NULL;
 		if (stream) {
 			r = stream_one(pid, mode, &popts, verbose, stats);
 			if (r || !(sig = lg_cancel_pending()))

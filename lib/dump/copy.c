@@ -103,6 +103,8 @@ int lg_copy_flush(struct lg_copier *c, struct lg_error *err)
 	for (i = 0; i < c->nstaged && !r; i++) {
 		r = lg_core_file_write(c->file, c->staged[i].off, b, c->staged[i].len, true, err);
 		b += c->staged[i].len;
+		if (!r && c->progress)
+			lg_progress_done(c->progress, c->progress->done + c->staged[i].len);
 	}
 	c->nstaged = 0;
 	c->stage_used = 0;
@@ -186,6 +188,7 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 			c->stage_used += fill;
 			c->bytes_staged += fill;
 			c->bytes_read += fill;
+			lg_progress_copied(c->progress, fill);
 			continue;
 		}
 		if (c->staging && c->stream) {
@@ -196,6 +199,7 @@ int lg_copy_ranges(struct lg_copier *c, const struct lg_plan *p, size_t ei,
 		if ((r = lg_mem_readv(&c->mem, batch, k, c->buf, err)))
 			goto out;
 		c->bytes_read += fill;
+		lg_progress_copied(c->progress, fill);
 		for (j = 0, b = c->buf; j < k; j++) {
 			uint64_t len = batch[j].end - batch[j].start;
 			uint64_t off = s->offset + (batch[j].start - m->start);
@@ -221,16 +225,23 @@ int lg_copy_entry(struct lg_copier *c, const struct lg_plan *p, size_t ei, struc
 	const struct lg_plan_entry *e = &p->e[ei];
 	const struct lg_mapping *m = &p->maps.v[e->map];
 	struct lg_range whole = { m->start, m->start + e->dump_len };
+	uint64_t base = c->progress ? c->progress->done : 0;
 	int r;
 
 	if (!e->dump_len)
 		return 0;
-	if (!lg_mapping_is_private_anon(m))
-		return lg_copy_ranges(c, p, ei, &whole, 1, false, err);
-	/* Never-touched anonymous pages are holes: reading them would
-	 * fault zero pages into the target, for nothing. */
-	lg_ranges_clear(&c->scratch);
-	if ((r = lg_pagemap_populated(&c->pagemap, whole.start, whole.end, &c->scratch, err)))
-		return r;
-	return lg_copy_ranges(c, p, ei, c->scratch.v, c->scratch.n, false, err);
+	if (!lg_mapping_is_private_anon(m)) {
+		r = lg_copy_ranges(c, p, ei, &whole, 1, false, err);
+	} else {
+		/* Never-touched anonymous pages are holes: reading them
+		 * would fault zero pages into the target, for nothing. */
+		lg_ranges_clear(&c->scratch);
+		if ((r = lg_pagemap_populated(&c->pagemap, whole.start, whole.end, &c->scratch, err)))
+			return r;
+		r = lg_copy_ranges(c, p, ei, c->scratch.v, c->scratch.n, false, err);
+	}
+	/* The holes are done too: the entry is, whole. */
+	if (!r && c->progress)
+		lg_progress_done(c->progress, base + e->dump_len);
+	return r;
 }

@@ -138,6 +138,7 @@ static int dump_stop(pid_t pid, const char *path, int fd, const struct lg_dump_o
 	have_copier = true;
 	if (r)
 		goto out;
+	c.progress = o->progress;
 
 	/* Before the stop: it costs the target nothing here, and once
 	 * stopped /proc shows every thread in tracing stop ('t'). */
@@ -151,6 +152,9 @@ static int dump_stop(pid_t pid, const char *path, int fd, const struct lg_dump_o
 				    path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET, &c.mem, &plan, err)) ||
 	    (r = lg_dump_capture_threads(pid, &h, &ti, err)))
 		goto out;
+	/* Stopped throughout: a long stop, which the progress may show. */
+	lg_progress_begin(o->progress, LG_PHASE_STOPPED, -1, lg_plan_bytes(&plan));
+	lg_progress_stopped(o->progress, h.since_ns, false);
 	if (!path) {
 		if ((r = stream_out(&c, &st, &plan, &pi, &h.g, ti, err)))
 			goto out;
@@ -159,10 +163,14 @@ static int dump_stop(pid_t pid, const char *path, int fd, const struct lg_dump_o
 	for (i = 0; path && i < plan.n; i++)
 		if ((r = lg_copy_entry(&c, &plan, i, err)))
 			goto out;
-	if ((r = lg_dump_release(&h, &res->pause_ns, err)))
+	lg_progress_end(o->progress);
+	r = lg_dump_release(&h, &res->pause_ns, err);
+	lg_progress_resumed(o->progress, res->pause_ns);
+	if (r)
 		goto out;
 
 	if (path) {
+		lg_progress_begin(o->progress, LG_PHASE_FINISH, -1, 0);
 		if ((r = lg_core_file_finish(&file, &plan.layout, &plan.maps, &pi, &h.g, ti, err)))
 			goto out;
 		have_file = false;	/* committed */
@@ -174,7 +182,10 @@ static int dump_stop(pid_t pid, const char *path, int fd, const struct lg_dump_o
 	res->unreadable = c.mem.unreadable;
 	res->unreadable_maps = c.unreadable_maps;
 out:
-	lg_dump_release(&h, &res->pause_ns, NULL);
+	if (h.held) {
+		lg_dump_release(&h, &res->pause_ns, NULL);
+		lg_progress_resumed(o->progress, res->pause_ns);
+	}
 	if (have_file) {
 		lg_core_file_abort(&file);
 		lg_core_file_remove_stale(path);

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/progress.h"
 #include "common/ranges.h"
 #include "elfcore/elfcore.h"
 #include "elfcore/stream.h"
@@ -53,6 +54,9 @@ int lg_plan_target(struct lg_plan *p, pid_t pid, unsigned long coredump_filter, 
 		   uint64_t zeros_budget, const struct lg_maps *hint, struct lg_mem *mem,
 		   struct lg_error *err);
 void lg_plan_free(struct lg_plan *p);
+/* The bytes of memory the core holds (holes included): the total of a
+ * progress that copies every entry. */
+uint64_t lg_plan_bytes(const struct lg_plan *p);
 
 struct lg_staged {
 	uint64_t off;		/* in the core file */
@@ -85,6 +89,8 @@ struct lg_copier {
 	 * no bound).  Every copy also fails with -EINTR on a termination
 	 * request (lib/common/cancel.h): staged copies write nothing. */
 	uint64_t stop_since_ns, stop_limit_ns;
+	/* Told of every batch copied and every entry done (NULL: nobody). */
+	struct lg_progress *progress;
 };
 
 int lg_copier_init(struct lg_copier *c, pid_t pid, struct lg_core_file *file,
@@ -140,6 +146,7 @@ int lg_dump_release(struct lg_dump_hold *h, uint64_t *pause_ns, struct lg_error 
 
 struct lg_dump_opts {
 	bool all;		/* -a */
+	struct lg_progress *progress;	/* kept up to date, or NULL */
 };
 
 struct lg_dump_result {

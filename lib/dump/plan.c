@@ -130,3 +130,13 @@ void lg_plan_free(struct lg_plan *p)
 	p->e = NULL;
 	p->n = 0;
 }
+
+uint64_t lg_plan_bytes(const struct lg_plan *p)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		n += p->e[i].dump_len;
+	return n;
+}

@@ -299,8 +299,11 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	/* Watched from before the stop: a lgcore stopped in it is killed,
 	 * which releases the target (the keeper, lib/elfcore/file.c). */
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
+	lg_progress_begin(s->o->progress, LG_PHASE_SETUP, -1, 0);
 	r = lg_dump_setup_stop(&h, s->pid, PTRACE_O_TRACESYSGOOD, NULL, &hint, s->o->all, 0,
 			       &s->c.mem, &s->setup_plan, err);
+	if (h.held)
+		lg_progress_stopped(s->o->progress, h.since_ns, true);
 	lg_maps_free(&hint);
 	if (r)
 		goto out;
@@ -356,6 +359,7 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	}
 out:
 	lg_dump_release(&h, &s->res->setup_ns, NULL);
+	lg_progress_resumed(s->o->progress, s->res->setup_ns);
 	lg_core_file_watch_stop(&s->file, 0);
 	lg_tgroup_free(&h.g);
 	if (r && s->t) {
@@ -413,6 +417,7 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 	find_shm_dev(s);
 	if (s->have_shm_dev && (r = lg_proc_open_files(s->pid, &s->files, err)))
 		return r == -ENOENT ? lg_failx(err, ESRCH, "the process exited during the dump") : r;
+	s->c.progress = o->progress;
 
 	r = setup_stop(s, kind, &probe, err);
 	if (r == -ESRCH)
@@ -461,10 +466,15 @@ static int copy_early(struct pc_state *s, struct lg_error *err)
 /* Pass 0: arm and copy every populated page of the tracked mappings. */
 static int pass0(struct pc_state *s, struct lg_error *err)
 {
-	uint64_t t0;
+	struct lg_progress *pg = s->o->progress;
+	uint64_t t0, total = 0;
 	size_t k;
 	int r;
 
+	for (k = 0; k < s->setup_plan.n; k++)
+		if (s->early[k] || s->tracked[k])
+			total += s->setup_plan.e[k].dump_len;
+	lg_progress_begin(pg, LG_PHASE_PRECOPY, 0, total);
 	if ((r = copy_early(s, err)))
 		return r;
 	t0 = lg_now_ns();
@@ -485,11 +495,17 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 			 * is there now is copied in the final stop. */
 			s->recreated[ei] = true;
 			s->res->final_recreated_maps++;
+			if (pg)
+				pg->total -= s->setup_plan.e[ei].dump_len;
 			continue;
 		}
 		if (lg_mapping_is_private_anon(m)) {
+			uint64_t base = pg ? pg->done : 0;
 			r = lg_copy_ranges(&s->c, &s->setup_plan, ei, s->w.v, s->w.n, false, err);
 			s->res->pass[0].pages += lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
+			/* The pages never touched are done too. */
+			if (!r)
+				lg_progress_done(pg, base + s->setup_plan.e[ei].dump_len);
 		} else {
 			/* File-backed: an absent page still has the file's
 			 * bytes.  Pages written later are COW'd, hence
@@ -502,6 +518,7 @@ static int pass0(struct pc_state *s, struct lg_error *err)
 	}
 	s->res->pass[0].ns = lg_now_ns() - t0;
 	s->res->npasses = 1;
+	lg_progress_end(pg);
 	return 0;
 }
 
@@ -536,15 +553,23 @@ static int passes(struct pc_state *s, struct lg_error *err)
 			lg_core_file_watch_stop(&s->file, 0);
 			return r;
 		}
+		if (h.held)
+			lg_progress_stopped(s->o->progress, h.since_ns, true);
 		r = collect(s, true, err);
 		lg_dump_release(&h, &stop_ns, NULL);
+		lg_progress_resumed(s->o->progress, stop_ns);
 		lg_core_file_watch_stop(&s->file, 0);
 		lg_tgroup_free(&h.g);
 		if (r)
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
+		lg_progress_begin(s->o->progress, LG_PHASE_PRECOPY, k, pages * LG_PAGE_SIZE);
 		if ((r = copy_written_setup(s, true, err)) || (r = copy_absent_setup(s, err)))
 			return r;
+		/* Pages of mappings replaced since are left to the final
+		 * stop, which copies those whole: this pass is done. */
+		lg_progress_done(s->o->progress, pages * LG_PAGE_SIZE);
+		lg_progress_end(s->o->progress);
 		s->res->pass[k].pages = pages;
 		s->res->pass[k].ns = lg_now_ns() - t0;
 		s->res->npasses = (size_t)k + 1;
@@ -716,10 +741,12 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 	s->fresh.partial_ok = true;
 	s->setup_plan.maps.partial_ok = true;
 	lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
+	lg_progress_begin(s->o->progress, LG_PHASE_FINAL, -1, 0);
 	if ((r = lg_dump_hold(&s->h, s->pid, 0, err))) {
 		lg_core_file_watch_stop(&s->file, 0);
 		return r;
 	}
+	lg_progress_stopped(s->o->progress, s->h.since_ns, true);
 	s->c.stop_since_ns = s->h.since_ns;
 	s->c.stop_limit_ns = s->o->max_pause_ns;
 	if ((r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
@@ -804,6 +831,7 @@ static int final_stop(struct pc_state *s, struct lg_error *err)
 out:
 	s->c.stop_limit_ns = 0;
 	lg_dump_release(&s->h, &s->res->final_ns, NULL);
+	lg_progress_resumed(s->o->progress, s->res->final_ns);
 	lg_core_file_watch_stop(&s->file, 0);
 	return r;
 }
@@ -825,8 +853,11 @@ static int final(struct pc_state *s, struct lg_error *err)
 		return r;
 	t0 = lg_now_ns();
 	s->res->final_staged_bytes = s->c.bytes_staged;
+	lg_progress_begin(s->o->progress, LG_PHASE_FLUSH, -1, s->c.bytes_staged);
 	r = lg_copy_flush(&s->c, err);
 	s->res->flush_ns = lg_now_ns() - t0;
+	if (!r)
+		lg_progress_end(s->o->progress);
 	return r;
 }
 
@@ -861,6 +892,7 @@ static int teardown(struct pc_state *s, struct lg_error *err)
 	uint64_t t0 = lg_now_ns();
 	int r;
 
+	lg_progress_begin(s->o->progress, LG_PHASE_TEARDOWN, -1, 0);
 	r = lg_tracker_close(s->t, &s->res->td, err);
 	s->t = NULL;
 	s->res->teardown_ns = lg_now_ns() - t0;
@@ -876,6 +908,7 @@ static int finish(struct pc_state *s, struct lg_error *err)
 	struct lg_dump_result *d = &s->res->dump;
 	int r;
 
+	lg_progress_begin(s->o->progress, LG_PHASE_FINISH, -1, 0);
 	if ((r = lg_core_file_finish(&s->file, &s->final_plan.layout, &s->final_plan.maps, &s->pi, &s->h.g, s->ti, err)))
 		return r;
 	d->threads = s->h.g.n;
@@ -961,7 +994,7 @@ int lg_dump_precopy(pid_t pid, const char *path, const struct lg_precopy_opts *o
 	r = precopy(&s, path, err);
 	pc_free(&s, path, r);
 	if (r == PC_STOP_MODE) {
-		struct lg_dump_opts so = { .all = o->all };
+		struct lg_dump_opts so = { .all = o->all, .progress = o->progress };
 		res->kind = LG_TRACK_NONE;
 		r = lg_dump_stop(pid, path, &so, &res->dump, err);
 	}

@@ -31,6 +31,7 @@ struct lg_precopy_opts {
 	/* The final stop fails the dump (-ETIME), letting the target go,
 	 * rather than last longer than this (0: no bound). */
 	uint64_t max_pause_ns;
+	struct lg_progress *progress;	/* kept up to date, or NULL */
 };
 
 /* Why a shared mapping the process can write is not tracked but copied

@@ -134,9 +134,13 @@ static int setup_stop(struct sd *s, struct lg_error *err)
 
 	if (s->have_file)
 		lg_core_file_watch_stop(&s->file, SNAP_STOP_WATCH_NS);
-	if ((r = lg_dump_setup_stop(&s->h, s->pid, PTRACE_O_TRACESYSGOOD, &s->pi, &s->hint,
-				    s->o->all, s->path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET,
-				    &s->c.mem, &s->setup_plan, err)))
+	lg_progress_begin(s->o->progress, LG_PHASE_SETUP, -1, 0);
+	r = lg_dump_setup_stop(&s->h, s->pid, PTRACE_O_TRACESYSGOOD, &s->pi, &s->hint, s->o->all,
+			       s->path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET, &s->c.mem,
+			       &s->setup_plan, err);
+	if (s->h.held)
+		lg_progress_stopped(s->o->progress, s->h.since_ns, true);
+	if (r)
 		return r;
 	/* Without UFFD_USER_MODE_ONLY: with it a system call that writes a
 	 * protected page (read(2) into a buffer) fails instead of waiting. */
@@ -158,6 +162,7 @@ static int setup_stop(struct sd *s, struct lg_error *err)
 	if ((r = lg_snap_prearm_start(s->uffd, &s->pa, err)))
 		return r;
 	r = lg_dump_release(&s->h, &s->res->setup_ns, err);
+	lg_progress_resumed(s->o->progress, s->res->setup_ns);
 	if (s->have_file)
 		lg_core_file_watch_stop(&s->file, 0);
 	lg_tgroup_free(&s->h.g);
@@ -190,6 +195,7 @@ static int arm_running(struct sd *s, struct lg_error *err)
 	size_t i;
 	int r;
 
+	lg_progress_begin(s->o->progress, LG_PHASE_ARM, -1, 0);
 	/* The staging area for what the T0 stop will copy, faulted in now:
 	 * what the set-up plan could not protect, and room for more. */
 	for (i = 0; i < s->setup_plan.n; i++) {
@@ -235,6 +241,7 @@ static int arm_running(struct sd *s, struct lg_error *err)
 			break;
 	}
 	s->res->arm_ns = lg_now_ns() - t;
+	lg_progress_end(s->o->progress);
 	return 0;
 }
 
@@ -316,6 +323,8 @@ static void sort_removed(struct lg_ranges *rm)
 {
 	size_t i, n = 0;
 
+	if (!rm->n)
+		return;		/* rm->v may be NULL, which qsort() must not get */
 	qsort(rm->v, rm->n, sizeof(*rm->v), cmp_range);
 	for (i = 0; i < rm->n; i++) {
 		if (n && rm->v[i].start <= rm->v[n - 1].end) {
@@ -428,8 +437,11 @@ static int final_stop(struct sd *s, struct lg_error *err)
 
 	if (s->have_file)
 		lg_core_file_watch_stop(&s->file, SNAP_STOP_WATCH_NS);
-	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)) ||
-	    (r = lg_plan_target(&s->plan, s->pid, s->pi.coredump_filter, s->o->all,
+	lg_progress_begin(s->o->progress, LG_PHASE_FINAL, -1, 0);
+	if ((r = lg_dump_hold(&s->h, s->pid, 0, err)))
+		return r;
+	lg_progress_stopped(s->o->progress, s->h.since_ns, true);
+	if ((r = lg_plan_target(&s->plan, s->pid, s->pi.coredump_filter, s->o->all,
 				s->path ? 0 : LG_FILTER_STREAM_ZEROS_BUDGET, &s->setup_plan.maps,
 				&s->c.mem, err)) ||
 	    (r = lg_dump_capture_threads(s->pid, &s->h, &s->ti, err)))
@@ -486,6 +498,7 @@ static int final_stop(struct sd *s, struct lg_error *err)
 			      &s->snap, err)))
 		return r;
 	r = lg_dump_release(&s->h, &s->res->final_ns, err);
+	lg_progress_resumed(s->o->progress, s->res->final_ns);
 	if (s->have_file)
 		lg_core_file_watch_stop(&s->file, 0);
 	return r;
@@ -508,6 +521,8 @@ static int slow_reader(struct sd *s, struct lg_error *err)
 		return 0;
 	if ((r = lg_dump_hold(&s->late, s->pid, 0, err)))
 		return r;
+	/* Until the end: a long stop, which the progress may show. */
+	lg_progress_stopped(s->o->progress, s->late.since_ns, false);
 	s->res->late_from = s->st.off;
 	return 0;
 }
@@ -515,19 +530,29 @@ static int slow_reader(struct sd *s, struct lg_error *err)
 /* Everything after T0, in address order. */
 static int write_out(struct sd *s, struct lg_error *err)
 {
+	struct lg_progress *pg = s->o->progress;
 	struct lg_snap_chunk ch;
 	bool have = false;
+	uint64_t total = 0;
 	size_t i, k;
 	int r;
+
 
 	if (!s->path && (r = lg_stream_put(&s->st, 0, s->head.p, s->head.len, err)))
 		return r;
 	if (s->path && (r = lg_copy_flush(&s->c, err)))
 		return r;
+	/* After the flush: what the T0 stop copied is counted with its
+	 * entry below. */
+	for (i = 0; i < s->plan.n; i++)
+		if (s->kind[i] != K_NONE)
+			total += s->plan.e[i].dump_len;
+	lg_progress_begin(pg, LG_PHASE_WRITE, -1, total);
 	for (i = 0; i < s->plan.n; i++) {
 		const struct lg_plan_entry *e = &s->plan.e[i];
 		const struct lg_mapping *m = &s->plan.maps.v[e->map];
 		const struct lg_segment *seg = &s->plan.layout.seg[e->seg];
+		uint64_t base = pg ? pg->done : 0;
 
 		switch (s->kind[i]) {
 		case K_NONE:
@@ -561,15 +586,22 @@ static int write_out(struct sd *s, struct lg_error *err)
 					if ((r = out_put(s, off, ch.data + (run->start - ch.addr),
 							 run->end - run->start, err)))
 						return r;
+					lg_progress_copied(pg, run->end - run->start);
 				}
 				have = false;
 			}
 			break;
 		}
+		/* Holes and pages copied in the T0 stop included. */
+		if (s->kind[i] != K_NONE)
+			lg_progress_done(pg, base + e->dump_len);
 	}
 	if (!s->path && (r = lg_stream_pad(&s->st, s->plan.layout.data_end, err)))
 		return r;
-	return lg_dump_release(&s->late, &s->res->late_ns, err);
+	lg_progress_end(pg);
+	r = lg_dump_release(&s->late, &s->res->late_ns, err);
+	lg_progress_resumed(pg, s->res->late_ns);
+	return r;
 }
 
 static void sd_free(struct sd *s)
@@ -652,6 +684,7 @@ int lg_dump_snapshot(pid_t pid, const char *path, int fd, const struct lg_dump_o
 	}
 	if (r)
 		goto out;
+	s.c.progress = o->progress;
 	snprintf(pm, sizeof(pm), "/proc/%d/pagemap", (int)pid);
 	if ((s.pagemap = open(pm, O_RDONLY | O_CLOEXEC)) < 0) {
 		r = lg_fail(err, errno, "%s", pm);
@@ -674,6 +707,7 @@ int lg_dump_snapshot(pid_t pid, const char *path, int fd, const struct lg_dump_o
 	if (r)
 		goto out;
 	if (path) {
+		lg_progress_begin(o->progress, LG_PHASE_FINISH, -1, 0);
 		if ((r = lg_core_file_finish(&s.file, &s.plan.layout, &s.plan.maps, &s.pi, &s.h.g, s.ti,
 					     err)))
 			goto out;

@@ -185,7 +185,10 @@ static int take(struct lg_snap_prearm *p, struct lg_ranges *out, struct lg_error
 	if (p->err)
 		r = lg_fail(err, -p->err, "pre-arming");
 	pthread_mutex_unlock(&p->lk);
-	qsort(v, n, sizeof(*v), cmp64);
+	/* None recorded: V is NULL, which qsort() must not be given even
+	 * for no elements (its argument is declared nonnull; UBSan stops). */
+	if (n)
+		qsort(v, n, sizeof(*v), cmp64);
 	for (i = 0; i < n && !r; i++)
 		if ((!i || v[i] != v[i - 1]) && lg_ranges_add(out, v[i], v[i] + LG_PAGE_SIZE))
 			r = lg_fail(err, ENOMEM, "pre-arming");

@@ -8,6 +8,7 @@
 #include "common/grow.h"
 #include "common/json.h"
 #include "common/parse.h"
+#include "common/progress.h"
 
 START_TEST(json_document)
 {
@@ -155,6 +156,59 @@ START_TEST(parse_ms_strict)
 }
 END_TEST
 
+/* The progress a dump fills: each call updates the fields and tells the
+ * watcher once; a stop's pause is added when it ends, once. */
+static int progress_calls, progress_ends;
+static void progress_seen(struct lg_progress *p, bool end)
+{
+	(void)p;
+	progress_calls++;
+	progress_ends += end;
+}
+
+START_TEST(progress_fields)
+{
+	struct lg_progress p = { .update = progress_seen, .pass = -1 };
+
+	lg_progress_begin(NULL, LG_PHASE_STOPPED, -1, 10);	/* nobody watching */
+	lg_progress_copied(NULL, 10);
+	lg_progress_stopped(NULL, 1, true);
+	lg_progress_resumed(NULL, 1);
+	lg_progress_end(NULL);
+
+	lg_progress_begin(&p, LG_PHASE_PRECOPY, 2, 8192);
+	ck_assert_int_eq(p.phase, LG_PHASE_PRECOPY);
+	ck_assert_int_eq(p.pass, 2);
+	ck_assert_uint_eq(p.total, 8192);
+	lg_progress_copied(&p, 4096);
+	lg_progress_copied(&p, 1000);
+	ck_assert_uint_eq(p.done, 5096);
+	ck_assert_uint_eq(p.copied, 5096);
+	lg_progress_done(&p, 8192);	/* the rest needed no copy */
+	ck_assert_uint_eq(p.done, 8192);
+	ck_assert_uint_eq(p.copied, 5096);
+	lg_progress_end(&p);
+	ck_assert_int_eq(progress_ends, 1);
+
+	lg_progress_stopped(&p, 1000, true);
+	ck_assert(p.brief);
+	ck_assert_uint_eq(p.stop_since_ns, 1000);
+	lg_progress_resumed(&p, 250);
+	lg_progress_resumed(&p, 250);	/* no stop in progress: nothing to add */
+	ck_assert_uint_eq(p.pause_ns, 250);
+	ck_assert_uint_eq(p.stop_since_ns, 0);
+	ck_assert(!p.brief);
+
+	/* A new phase starts from nothing done; COPIED is the whole dump's. */
+	lg_progress_begin(&p, LG_PHASE_WRITE, -1, 0);
+	ck_assert_uint_eq(p.done, 0);
+	ck_assert_uint_eq(p.copied, 5096);
+	ck_assert_int_eq(progress_calls, 8);
+	ck_assert_str_eq(lg_progress_phase_name(LG_PHASE_WRITE), "writing");
+	ck_assert_str_eq(lg_progress_phase_name(LG_PHASE_STOPPED), "copying stopped");
+}
+END_TEST
+
 Suite *unit_suite(void);
 Suite *unit_suite(void)
 {
@@ -167,6 +221,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, grow_overflow);
 	tcase_add_test(tc, parse_uint_strict);
 	tcase_add_test(tc, parse_ms_strict);
+	tcase_add_test(tc, progress_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -133,7 +133,8 @@ static enum lg_dump_what decide_z(const struct lg_maps *m, uint64_t start, const
 START_TEST(filter_never_written)
 {
 	const struct lg_maps *m = &reserve;
-	struct lg_filter f = { 0x33, false, 0 }, a = { 0x33, true, 0 }, none = { 0x32, false, 0 };
+	struct lg_filter f = { .bits = 0x33 }, a = { .bits = 0x33, .all = true },
+			 none = { .bits = 0x32 };
 
 	_Static_assert(LG_FILTER_ZEROS_BUDGET == 64ull << 30, "the fixture is sized for 64 GiB");
 	/* 1 MiB + 2 GiB fit; the two of 40 GiB do not both, and a tie is
