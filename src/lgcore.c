@@ -46,6 +46,9 @@ static void usage(FILE *out)
 		"                  copied once, before the process overwrites it; stop: stop\n"
 		"                  it throughout\n"
 		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
+		"  --thp=split|keep  soft-dirty tracker: split the transparent huge pages\n"
+		"                  written whole during the dump and collapse them again\n"
+		"                  after it (split, the default), or keep them whole\n"
 		"  --max-passes=N  pre-copy passes after the first full one (default 16)\n"
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
 		"  --max-pause=MS  fail the dump and let the process go rather than stop it\n"
@@ -213,6 +216,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "tracker", required_argument, NULL, 'T' },
+		{ "thp", required_argument, NULL, 'H' },
 		{ "max-passes", required_argument, NULL, 'P' },
 		{ "pause-target", required_argument, NULL, 'S' },
 		{ "max-pause", required_argument, NULL, 'X' },
@@ -256,6 +260,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			popts.force_kind = true;
+			break;
+		case 'H':
+			if (strcmp(optarg, "split") && strcmp(optarg, "keep")) {
+				fprintf(stderr, "lgcore: --thp must be split or keep\n");
+				return EXIT_USAGE;
+			}
+			popts.no_thp_split = optarg[0] == 'k';
 			break;
 		case 'P':
 			if (lg_parse_uint(optarg, LG_PRECOPY_MAX_PASSES, &v)) {

@@ -204,6 +204,11 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	}
 	if ((r = lg_tracker_open(kind, probe, &h.g, &s->t, err)))
 		goto out;
+	if (s->o->no_thp_split) {
+		struct lg_track_opts to = LG_TRACK_OPTS_DEFAULT;
+		to.thp_split = false;
+		lg_tracker_set_opts(s->t, &to);
+	}
 	for (i = 0; i < s->setup_plan.n; i++) {
 		const struct lg_mapping *m = &s->setup_plan.maps.v[s->setup_plan.e[i].map];
 		enum lg_track_reg res = LG_TRACK_REG_NONE;
@@ -265,6 +270,9 @@ static int set_up(struct pc_state *s, const char *path, struct lg_error *err)
 
 	lg_track_probe(&probe);
 	kind = o->force_kind ? o->kind : lg_track_best(&probe);
+	/* The target's huge pages, before and after (a tracker may split
+	 * them): the process running, as smaps_rollup walks its page tables. */
+	res->anon_huge_known = !lg_proc_anon_huge_kb(s->pid, &res->anon_huge_kb_before);
 	if (!o->force_kind && kind != LG_TRACK_UFFD)
 		snprintf(res->fallback, sizeof(res->fallback), "uffd: %s", probe.uffd_why);
 	if (kind == LG_TRACK_NONE)
@@ -403,6 +411,11 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		lg_core_file_watch_stop(&s->file, 0);
 		lg_tgroup_free(&h.g);
 		if (r)
+			return r;
+		/* The target runs: soft-dirty splits the huge pages written
+		 * whole, first, so that few writes land between the clear and
+		 * the split (those make the chunk whole again next pass). */
+		if ((r = lg_tracker_after_rearm(s->t, &s->w, err)))
 			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
 		if ((r = copy_written_setup(s, true, err)))
@@ -672,6 +685,9 @@ static int teardown(struct pc_state *s, struct lg_error *err)
 	r = lg_tracker_close(s->t, &s->res->td, err);
 	s->t = NULL;
 	s->res->teardown_ns = lg_now_ns() - t0;
+	if (s->res->anon_huge_known &&
+	    lg_proc_anon_huge_kb(s->pid, &s->res->anon_huge_kb_after))
+		s->res->anon_huge_known = false;
 	if (r)
 		return r;
 	punch_stale(s);

@@ -62,6 +62,53 @@ static void escape(const char *in, char *out, size_t outlen)
 	out[k] = 0;
 }
 
+/* The target's transparent huge pages, and what the soft-dirty tracker did
+ * to them (split while tracking, collapsed again at close). */
+static int thp_text(struct lg_buf *o, const struct lg_precopy_result *r)
+{
+	const struct lg_track_thp *t = &r->td.thp;
+	int e = 0;
+
+	if (r->anon_huge_known)
+		e |= addf(o, "huge pages: AnonHugePages %llu KiB before the dump, %llu KiB after",
+			  (unsigned long long)r->anon_huge_kb_before,
+			  (unsigned long long)r->anon_huge_kb_after);
+	else
+		e |= addf(o, "huge pages: AnonHugePages unknown");
+	if (r->kind == LG_TRACK_SOFTDIRTY)
+		e |= addf(o,
+			  "; soft-dirty: %llu 2 MiB chunks written whole, %llu huge pages split "
+			  "(%llu again, %llu refused) in %.3f ms (longest pass %.3f), "
+			  "%llu collapsed again (%llu left split, not all present; %llu refused) in %.3f ms%s%s",
+			  (unsigned long long)t->whole, (unsigned long long)t->split,
+			  (unsigned long long)t->again, (unsigned long long)t->refused, ms(t->split_ns),
+			  ms(t->max_split_ns), (unsigned long long)t->collapsed,
+			  (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,
+			  ms(t->collapse_ns), t->why[0] ? "; " : "", t->why);
+	return e | addf(o, "\n");
+}
+
+static int thp_json(struct lg_buf *o, const struct lg_precopy_result *r)
+{
+	const struct lg_track_thp *t = &r->td.thp;
+	char why[sizeof(t->why) * 2];
+
+	escape(t->why, why, sizeof(why));
+	return addf(o,
+		    " \"thp\": {\"anon_huge_kb_before\": %lld, \"anon_huge_kb_after\": %lld, "
+		    "\"whole_chunks\": %llu, \"split\": %llu, \"split_again\": %llu, "
+		    "\"split_refused\": %llu, \"split_ms\": %.3f, \"max_split_ms\": %.3f, "
+		    "\"collapsed\": %llu, \"collapse_skipped\": %llu, \"collapse_refused\": %llu, "
+		    "\"collapse_ms\": %.3f, \"why\": \"%s\"},\n",
+		    r->anon_huge_known ? (long long)r->anon_huge_kb_before : -1,
+		    r->anon_huge_known ? (long long)r->anon_huge_kb_after : -1,
+		    (unsigned long long)t->whole, (unsigned long long)t->split,
+		    (unsigned long long)t->again, (unsigned long long)t->refused, ms(t->split_ns),
+		    ms(t->max_split_ns), (unsigned long long)t->collapsed,
+		    (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,
+		    ms(t->collapse_ns), why);
+}
+
 int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 {
 	size_t i;
@@ -103,6 +150,7 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
+	e |= thp_text(o, r);
 	e |= dump_text(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }
@@ -142,6 +190,7 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
+	e |= thp_json(o, r);
 	e |= dump_json(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }

@@ -93,7 +93,7 @@ int lg_tracker_open(enum lg_track_kind kind, const struct lg_track_probe *probe,
 	t->ops = backend(kind);
 	t->pid = g->pid;
 	t->opts = (struct lg_track_opts)LG_TRACK_OPTS_DEFAULT;
-	t->uffd = t->pagemap = t->clear_refs = -1;
+	t->uffd = t->pagemap = t->clear_refs = t->pidfd = t->kpageflags = -1;
 	if ((r = t->ops->open(t, probe, g, err))) {
 		lg_tracker_close(t, NULL, NULL);
 		return r;
@@ -133,6 +133,12 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err)
 {
 	return t->ops->collect(t, rg, n, rearm, written, recreated, err);
+}
+
+int lg_tracker_after_rearm(struct lg_tracker *t, const struct lg_ranges *written,
+			   struct lg_error *err)
+{
+	return t->ops->after_rearm ? t->ops->after_rearm(t, written, err) : 0;
 }
 
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,

@@ -95,9 +95,33 @@ int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *r, size_t n,
 int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
 
+/* After a collect that re-armed (the target may run again): let the
+ * tracker make what WRITTEN (that collect's list) shows cheaper to track
+ * from now on.  Soft-dirty splits the transparent huge pages that were
+ * written whole (softdirty.c says why and how); the others do nothing.
+ * Failing to split is not an error: the chunk is tracked whole, as
+ * before, and lg_track_thp.why says why. */
+int lg_tracker_after_rearm(struct lg_tracker *t, const struct lg_ranges *written,
+			   struct lg_error *err);
+
 /* Append the populated pages of [start, end) to POP, arming nothing. */
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err);
+
+/* Soft-dirty and transparent huge pages: what the tracker did to the
+ * target's huge pages, and undid at close (--verbose, --stats). */
+struct lg_track_thp {
+	uint64_t whole;			/* 2 MiB chunks found written whole by a pass */
+	uint64_t split;			/* asked to split (each chunk counted once) */
+	uint64_t again;			/* asked again: whole again after the split */
+	uint64_t refused;		/* chunks the kernel would not advise */
+	uint64_t split_ns, max_split_ns;	/* all splits; the longest pass's */
+	uint64_t collapsed;		/* split chunks collapsed again at close */
+	uint64_t collapse_skipped;	/* not fully present any more: left split */
+	uint64_t collapse_refused;
+	uint64_t collapse_ns;
+	char why[128];			/* why no split or no collapse was done */
+};
 
 /* Timings of the teardown, for --verbose and --stats. */
 struct lg_track_teardown {
@@ -105,6 +129,7 @@ struct lg_track_teardown {
 	uint64_t chunks;		/* UFFDIO_WRITEPROTECT calls */
 	uint64_t max_chunk_ns;		/* the longest of them */
 	uint64_t max_unregister_ns;	/* the longest UFFDIO_UNREGISTER */
+	struct lg_track_thp thp;	/* soft-dirty only */
 };
 
 /* Undo everything without stalling the target: write protection is removed
@@ -122,8 +147,13 @@ struct lg_track_opts {
 	 * teardown. */
 	uint64_t unprotect_chunk;
 	uint64_t unregister_chunk;
+	/* soft-dirty: split the huge pages written whole, and collapse them
+	 * again at close (both on by default). */
+	bool thp_split;
+	bool thp_collapse;
 };
-#define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20 }
+#define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20, \
+				.thp_split = true, .thp_collapse = true }
 
 void lg_tracker_set_opts(struct lg_tracker *t, const struct lg_track_opts *o);
 

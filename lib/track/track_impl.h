@@ -29,6 +29,20 @@ struct lg_tracker {
 	int clear_refs;		/* soft-dirty: /proc/PID/clear_refs */
 	uint64_t *pmbuf;	/* soft-dirty, none: LG_TRACK_PMBUF entries */
 	struct page_region *vec;	/* uffd: LG_TRACK_VEC regions */
+	/* soft-dirty and huge pages */
+	int pidfd;		/* for process_madvise(2) */
+	int kpageflags;		/* /proc/kpageflags (root only), or -1 */
+	struct lg_track_chunk *chunks;	/* chunks split, address order */
+	size_t nchunks, chunks_cap;
+	bool no_split, no_collapse;	/* the kernel refused: do not ask again */
+	struct lg_track_thp thp;
+};
+
+/* A 2 MiB chunk the soft-dirty tracker split, and how often it asked. */
+struct lg_track_chunk {
+	uint64_t addr;
+	unsigned asked;
+	bool huge;	/* /proc/kpageflags said so: collapsed again at close */
 };
 
 /* A backend.  track.c makes T (kind, ops, pid and opts set, descriptors
@@ -46,6 +60,9 @@ struct lg_track_ops {
 		   bool *recreated, struct lg_error *err);
 	int (*collect)(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
+	/* NULL: nothing to do. */
+	int (*after_rearm)(struct lg_tracker *t, const struct lg_ranges *written,
+			   struct lg_error *err);
 	int (*populated)(struct lg_tracker *t, uint64_t start, uint64_t end, struct lg_ranges *pop,
 			 struct lg_error *err);
 	/* TD is zeroed and never NULL. */

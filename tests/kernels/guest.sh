@@ -357,9 +357,13 @@ t_thp() {
 	start_target /tmp/mm.out $MMT 32 "$rate" || return 1
 	sleep 0.3
 	fact start "$(huge $TPID)"
-	for run in softdirty uffd stop; do
+	for run in softdirty softdirty-keep uffd stop; do
 		case $run in
 		softdirty) [ "$SD" = 1 ] || continue; opt=--tracker=soft-dirty ;;
+		# The huge pages kept whole: how the tracker did before it split
+		# them (measured only).
+		softdirty-keep) [ "$SD" = 1 ] && [ "$THP" = always ] && [ "$MEASURE" = 1 ] || continue
+			opt="--tracker=soft-dirty --thp=keep" ;;
 		uffd) [ "$UFFD" = 1 ] || continue; opt=--tracker=uffd ;;
 		stop) opt=--mode=stop ;;
 		esac
