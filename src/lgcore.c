@@ -14,6 +14,7 @@
 #include "common/parse.h"
 #include "dump/dump.h"
 #include "dump/precopy.h"
+#include "dump/probe.h"
 #include "dump/snapshot.h"
 #include "proc/proc.h"
 
@@ -53,6 +54,10 @@ static void usage(FILE *out)
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
 		"  --max-pause=MS  fail the dump and let the process go rather than stop it\n"
 		"                  longer in the final stop (default 5000; 0: no limit)\n"
+		"  --probe [PID]   print, one line each, the trackers and modes this kernel\n"
+		"                  offers, and which mode and tracker a dump of PID would\n"
+		"                  use and why not the others; dumps nothing\n"
+		"  --json          with --probe: the same as one JSON object\n"
 		"  --verbose       print the phases and their timings on stderr\n"
 		"  --stats=FILE    write the same as JSON to FILE\n"
 		"  -h, --help      show this help and exit\n"
@@ -209,6 +214,39 @@ static int stream_one(pid_t pid, enum mode mode, const struct lg_precopy_opts *p
 	return 0;
 }
 
+/* --probe [PID]: the facts, as lines or JSON, on standard output. */
+static int run_probe(int n, char **pids, bool json)
+{
+	struct lg_probe p;
+	struct lg_error err = { 0 };
+	struct lg_buf b = { 0 };
+	pid_t pid = 0;
+	int r;
+
+	if (n > 1) {
+		fprintf(stderr, "lgcore: --probe takes at most one process id\n");
+		return EXIT_USAGE;
+	}
+	if (n == 1 && parse_pid(pids[0], &pid)) {
+		fprintf(stderr, "lgcore: '%s' is not a process id\n", pids[0]);
+		return EXIT_USAGE;
+	}
+	if (lg_dump_probe(pid, &p, &err)) {
+		fprintf(stderr, "lgcore: cannot probe %d: %s\n", (int)pid, err.msg);
+		return EXIT_DUMP_FAILED;
+	}
+	r = json ? lg_probe_json(&p, &b) : lg_probe_text(&p, &b);
+	if (!r && (fwrite(b.p, 1, b.len, stdout) != b.len || (json && putchar('\n') == EOF) ||
+		   fflush(stdout)))
+		r = -errno;
+	lg_buf_free(&b);
+	if (r) {
+		fprintf(stderr, "lgcore: cannot write the probe: %s\n", strerror(-r));
+		return EXIT_DUMP_FAILED;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -221,6 +259,8 @@ int main(int argc, char **argv)
 		{ "pause-target", required_argument, NULL, 'S' },
 		{ "max-pause", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "probe", no_argument, NULL, 'Q' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "stats", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -228,7 +268,7 @@ int main(int argc, char **argv)
 	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000,
 					 .max_pause_ns = LG_MAX_PAUSE_DEFAULT_MS * 1000000ull };
 	enum mode mode = MODE_DEFAULT;
-	bool verbose = false, stream;
+	bool verbose = false, stream, probe = false, json = false;
 	const char *stats = NULL;
 	uint64_t v;
 	const char *prefix = "core";
@@ -287,6 +327,12 @@ int main(int argc, char **argv)
 		case 'V':
 			verbose = true;
 			break;
+		case 'Q':
+			probe = true;
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'J':
 			stats = optarg;
 			break;
@@ -301,6 +347,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (json && !probe) {
+		fprintf(stderr, "lgcore: --json goes with --probe\n");
+		return EXIT_USAGE;
+	}
+	if (probe)
+		return run_probe(argc - optind, argv + optind, json);
 	if (optind >= argc) {
 		fprintf(stderr, "lgcore: no process id given\n");
 		fputs(synopsis, stderr);

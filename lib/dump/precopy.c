@@ -204,9 +204,12 @@ static int setup_stop(struct pc_state *s, enum lg_track_kind kind,
 	}
 	if ((r = lg_tracker_open(kind, probe, &h.g, &s->t, err)))
 		goto out;
-	if (s->o->no_thp_split) {
+	{
+		/* Soft-dirty splits huge pages in the stops of the passes:
+		 * for as long as the final stop may take. */
 		struct lg_track_opts to = LG_TRACK_OPTS_DEFAULT;
-		to.thp_split = false;
+		to.thp_split = !s->o->no_thp_split;
+		to.thp_split_budget_ns = s->o->pause_target_ns;
 		lg_tracker_set_opts(s->t, &to);
 	}
 	for (i = 0; i < s->setup_plan.n; i++) {
@@ -398,7 +401,7 @@ static int passes(struct pc_state *s, struct lg_error *err)
 	if (ns_per_page < NS_PER_PAGE_MIN)
 		ns_per_page = NS_PER_PAGE_MIN;
 	for (k = 1; k <= max; k++) {
-		uint64_t t0 = lg_now_ns(), pages, stop_ns;
+		uint64_t t0 = lg_now_ns(), pages, stop_ns, split = lg_tracker_thp(s->t)->split;
 		struct lg_dump_hold h = { 0 };
 
 		lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
@@ -412,11 +415,6 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		lg_tgroup_free(&h.g);
 		if (r)
 			return r;
-		/* The target runs: soft-dirty splits the huge pages written
-		 * whole, first, so that few writes land between the clear and
-		 * the split (those make the chunk whole again next pass). */
-		if ((r = lg_tracker_after_rearm(s->t, &s->w, err)))
-			return r;
 		pages = lg_ranges_bytes(&s->w) / LG_PAGE_SIZE;
 		if ((r = copy_written_setup(s, true, err)))
 			return r;
@@ -427,8 +425,11 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		 * writes of a pass as long as this one). */
 		if ((double)pages * ns_per_page <= (double)s->o->pause_target_ns)
 			break;
-		/* From pass 2 on: pass 1 has no previous one to compare with. */
-		if (k >= 2 && pages * 100 >= prev * STALLED_PERCENT)
+		/* From pass 2 on: pass 1 has no previous one to compare with.
+		 * A pass that split huge pages has not stalled: the next one
+		 * finds only the pages written in them. */
+		if (k >= 2 && pages * 100 >= prev * STALLED_PERCENT &&
+		    lg_tracker_thp(s->t)->split == split)
 			break;
 		prev = pages;
 	}

@@ -10,20 +10,20 @@
  * 32 MiB target, 200 random pages/s) passes of 8220/7688/7688 pages and a
  * final stop of 8200 pages, as long as stop mode's.  Copying dirty huge
  * pages as 2 MiB units does not help there: they are all dirty.  So a 2 MiB
- * chunk that a re-arming pass finds written whole is split, right after
- * that pass, the target running: process_madvise(2) (5.10) MADV_COLD on
- * one 4 KiB page of it.  madvise_cold_or_pageout_pte_range() (5.4) splits
- * a huge page the advised range covers only in part, and the split gives
- * each of the 512 PTEs the PMD's soft-dirty bit (through migration entries,
- * which keep it), so nothing written is lost; from the next pass on the
- * chunk is tracked per 4 KiB page.  Same target split this way: passes of
- * 8220/49 and a final stop of 37 pages.  The advised page is deactivated
- * (moved to the inactive LRU list), one 4 KiB page a huge page; a chunk of
- * small pages written whole gets only that.  A chunk written again between
- * the clear and the split is found whole once more and asked again, as is
- * one khugepaged collapsed again meanwhile (a collapse sets the dirty and
- * soft-dirty bits of the new PMD, x86's pmd_mkdirty()), at most
- * SPLIT_ASKS times.
+ * chunk that a re-arming pass finds written whole is split in that pass's
+ * stop, between the reading and the clear: process_madvise(2) (5.10)
+ * MADV_COLD on one 4 KiB page of it.  madvise_cold_or_pageout_pte_range()
+ * (5.4) splits a huge page the advised range covers only in part.  The
+ * split sets the soft-dirty bit of all 512 new PTEs (see sd_collect()), so
+ * it must come before the clear, which then re-arms each 4 KiB page: from
+ * the next pass on the chunk is tracked per page.  Same target split this
+ * way beforehand: passes of 8220/49 and a final stop of 37 pages.  The
+ * splits are bounded in time per stop (the pause target); what is left
+ * waits for the next pass.  The advised page is deactivated (moved to the
+ * inactive LRU list), one 4 KiB page a huge page.  Which chunks are huge
+ * pages /proc/kpageflags says (root only); without it every chunk written
+ * whole is advised, up to SPLIT_ASKS times (khugepaged may collapse one
+ * again meanwhile: a collapse marks the new PMD dirty and soft-dirty).
  *
  * Split huge pages cost the process TLB reach (6-16% slower random writes
  * measured after a split).  At close the chunks split are collapsed again
@@ -57,6 +57,7 @@
 #define HUGE_SIZE (2ull << 20)		/* x86-64's PMD size */
 #define SPLIT_ASKS 3
 #define MADV_BATCH 64			/* iovecs per process_madvise(2) */
+#define SPLIT_BATCH 8			/* chunks split between two looks at the clock */
 
 static int pagemap_entry(int pm, uint64_t addr, uint64_t *e)
 {
@@ -169,10 +170,12 @@ static int sd_arm(struct lg_tracker *t, const struct lg_range *rg, size_t n, str
 	return 0;
 }
 
+static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t nw);
+
 static int sd_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n, bool rearm,
 		      struct lg_ranges *written, bool *recreated, struct lg_error *err)
 {
-	size_t i;
+	size_t i, n0 = written->n;
 	int r;
 
 	/* A new mapping at the same place has VM_SOFTDIRTY: all its pages
@@ -184,7 +187,15 @@ static int sd_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n,
 						 err)))
 			return r;
 	}
-	return rearm ? clear_soft_dirty(t, err) : 0;
+	if (!rearm)
+		return 0;
+	/* Split before the clear: a split sets the soft-dirty bit of all 512
+	 * new PTEs (x86's pte_mkdirty() sets _PAGE_SOFT_DIRTY too, and
+	 * __split_huge_pmd_locked() applies it to an anonymous THP, which is
+	 * always dirty; 6.1), so a split after the clear makes the next pass
+	 * find the whole chunk written again. */
+	split_whole(t, written->v + n0, written->n - n0);
+	return clear_soft_dirty(t, err);
 }
 
 /* The chunk at ADDR in t->chunks: its index, or where it would go. */
@@ -262,67 +273,82 @@ static const char *advice_why(int e)
 	}
 }
 
-/* Split the 2 MiB chunks that W (a re-arming collect's list) covers whole
- * (see the top).  Failing is not an error: the chunk is tracked whole. */
-static int sd_after_rearm(struct lg_tracker *t, const struct lg_ranges *w, struct lg_error *err)
+/* Split the 2 MiB chunks that W (this collect's list) covers whole, the
+ * target stopped, before the clear (see the top), for at most
+ * opts.thp_split_budget_ns: what is left waits for the next pass.
+ * Failing is not an error: the chunk is tracked whole. */
+static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t nw)
 {
 	struct iovec *iov = NULL;
-	size_t cap = 0, n = 0, i, k, refused;
-	uint64_t t0 = lg_now_ns(), a, ns;
+	uint64_t *addr = NULL, t0 = lg_now_ns(), a, ns;
+	signed char *huge = NULL;
+	size_t cap = 0, hcap = 0, acap = 0, n = 0, i, k, done, len;
 	int e = 0;
 
-	(void)err;
 	if (!t->opts.thp_split || t->no_split || t->pidfd < 0)
-		return 0;
-	for (i = 0; i < w->n; i++)
-		for (a = (w->v[i].start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-		     a + HUGE_SIZE <= w->v[i].end; a += HUGE_SIZE) {
-			int huge = chunk_is_huge(t, a);
+		return;
+	for (i = 0; i < nw; i++)
+		for (a = (w[i].start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1); a + HUGE_SIZE <= w[i].end;
+		     a += HUGE_SIZE) {
+			int h = chunk_is_huge(t, a);
 			t->thp.whole++;
-			/* Small pages written whole: nothing to split. */
-			if (huge == 0)
+			/* Small pages written whole (or split already):
+			 * nothing to split. */
+			if (h == 0)
 				continue;
 			k = chunk_find(t, a);
-			if (k < t->nchunks && t->chunks[k].addr == a) {
-				if (t->chunks[k].asked >= SPLIT_ASKS)
-					continue;
-				t->chunks[k].asked++;
-				t->thp.again++;
-			} else {
-				/* Out of memory: only the split is lost. */
-				if (LG_GROW(t->chunks, t->chunks_cap, t->nchunks + 1, 64))
-					goto out;
-				memmove(t->chunks + k + 1, t->chunks + k,
-					(t->nchunks - k) * sizeof(*t->chunks));
-				t->chunks[k].addr = a;
-				t->chunks[k].asked = 1;
-				t->chunks[k].huge = huge == 1;
-				t->nchunks++;
-				t->thp.split++;
-			}
-			if (LG_GROW(iov, cap, n + 1, 64))
+			if (k < t->nchunks && t->chunks[k].addr == a && t->chunks[k].asked >= SPLIT_ASKS)
+				continue;
+			/* Out of memory: only the split is lost. */
+			if (LG_GROW(iov, cap, n + 1, 64) || LG_GROW(addr, acap, n + 1, 64) ||
+			    LG_GROW(huge, hcap, n + 1, 64))
 				goto out;
 			/* One page inside the huge page, not all of it. */
 			iov[n].iov_base = (void *)(uintptr_t)(a + HUGE_SIZE - LG_PAGE_SIZE);
 			iov[n].iov_len = LG_PAGE_SIZE;
+			addr[n] = a;
+			huge[n] = (signed char)h;
 			n++;
 		}
+	for (done = 0; done < n && !t->no_split; done += len) {
+		if (t->opts.thp_split_budget_ns && done &&
+		    lg_now_ns() - t0 >= t->opts.thp_split_budget_ns) {
+			t->thp.deferred += n - done;
+			break;
+		}
+		len = n - done < SPLIT_BATCH ? n - done : SPLIT_BATCH;
+		t->thp.refused += advise(t, iov + done, len, MADV_COLD, &e);
+		if (e == EPERM || e == ENOSYS || e == EINVAL || e == EBADF)
+			t->no_split = true;
+		for (i = done; i < done + len; i++) {
+			k = chunk_find(t, addr[i]);
+			if (k < t->nchunks && t->chunks[k].addr == addr[i]) {
+				t->chunks[k].asked++;
+				t->thp.again++;
+				continue;
+			}
+			if (LG_GROW(t->chunks, t->chunks_cap, t->nchunks + 1, 64))
+				goto out;
+			memmove(t->chunks + k + 1, t->chunks + k, (t->nchunks - k) * sizeof(*t->chunks));
+			t->chunks[k].addr = addr[i];
+			t->chunks[k].asked = 1;
+			t->chunks[k].huge = huge[i] == 1;
+			t->nchunks++;
+			t->thp.split++;
+		}
+	}
 out:
-	if (!n)
-		goto done;
-	refused = advise(t, iov, n, MADV_COLD, &e);
-	t->thp.refused += refused;
-	if (e == EPERM || e == ENOSYS || e == EINVAL || e == EBADF)
-		t->no_split = true;
 	if (e && !t->thp.why[0])
 		snprintf(t->thp.why, sizeof(t->thp.why), "split: %s", advice_why(e));
-	ns = lg_now_ns() - t0;
-	t->thp.split_ns += ns;
-	if (ns > t->thp.max_split_ns)
-		t->thp.max_split_ns = ns;
-done:
+	if (n) {
+		ns = lg_now_ns() - t0;
+		t->thp.split_ns += ns;
+		if (ns > t->thp.max_split_ns)
+			t->thp.max_split_ns = ns;
+	}
 	free(iov);
-	return 0;
+	free(addr);
+	free(huge);
 }
 
 /* At close: collapse again the chunks split whose 512 pages are all still
@@ -399,7 +425,6 @@ const struct lg_track_ops lg_track_softdirty_ops = {
 	.reg = sd_register,
 	.arm = sd_arm,
 	.collect = sd_collect,
-	.after_rearm = sd_after_rearm,
 	.populated = sd_populated,
 	.close = sd_close,
 };

@@ -135,10 +135,9 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n
 	return t->ops->collect(t, rg, n, rearm, written, recreated, err);
 }
 
-int lg_tracker_after_rearm(struct lg_tracker *t, const struct lg_ranges *written,
-			   struct lg_error *err)
+const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t)
 {
-	return t->ops->after_rearm ? t->ops->after_rearm(t, written, err) : 0;
+	return &t->thp;
 }
 
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,

@@ -95,14 +95,9 @@ int lg_tracker_arm(struct lg_tracker *t, const struct lg_range *r, size_t n,
 int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
 
-/* After a collect that re-armed (the target may run again): let the
- * tracker make what WRITTEN (that collect's list) shows cheaper to track
- * from now on.  Soft-dirty splits the transparent huge pages that were
- * written whole (softdirty.c says why and how); the others do nothing.
- * Failing to split is not an error: the chunk is tracked whole, as
- * before, and lg_track_thp.why says why. */
-int lg_tracker_after_rearm(struct lg_tracker *t, const struct lg_ranges *written,
-			   struct lg_error *err);
+/* What the tracker did to the target's huge pages so far (all zeros but
+ * for soft-dirty). */
+const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t);
 
 /* Append the populated pages of [start, end) to POP, arming nothing. */
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
@@ -115,6 +110,7 @@ struct lg_track_thp {
 	uint64_t split;			/* asked to split (each chunk counted once) */
 	uint64_t again;			/* asked again: whole again after the split */
 	uint64_t refused;		/* chunks the kernel would not advise */
+	uint64_t deferred;		/* left to a later pass by the time budget */
 	uint64_t split_ns, max_split_ns;	/* all splits; the longest pass's */
 	uint64_t collapsed;		/* split chunks collapsed again at close */
 	uint64_t collapse_skipped;	/* not fully present any more: left split */
@@ -148,9 +144,11 @@ struct lg_track_opts {
 	uint64_t unprotect_chunk;
 	uint64_t unregister_chunk;
 	/* soft-dirty: split the huge pages written whole, and collapse them
-	 * again at close (both on by default). */
+	 * again at close (both on by default); split for at most this long
+	 * in one stop (0: no bound). */
 	bool thp_split;
 	bool thp_collapse;
+	uint64_t thp_split_budget_ns;
 };
 #define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20, \
 				.thp_split = true, .thp_collapse = true }

@@ -60,9 +60,6 @@ struct lg_track_ops {
 		   bool *recreated, struct lg_error *err);
 	int (*collect)(struct lg_tracker *t, const struct lg_range *r, size_t n, bool rearm,
 		       struct lg_ranges *written, bool *recreated, struct lg_error *err);
-	/* NULL: nothing to do. */
-	int (*after_rearm)(struct lg_tracker *t, const struct lg_ranges *written,
-			   struct lg_error *err);
 	int (*populated)(struct lg_tracker *t, uint64_t start, uint64_t end, struct lg_ranges *pop,
 			 struct lg_error *err);
 	/* TD is zeroed and never NULL. */

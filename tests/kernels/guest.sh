@@ -134,6 +134,35 @@ t_default_tracker() {
 	rm -f /tmp/def.*
 }
 
+# lgcore --probe says what this kernel has (what the host expects of it:
+# lgk.sd, lgk.uffd, lgk.thp) and which tracker a dump of a running target
+# would use; a dump of that target then uses it.
+t_probe() {
+	local want=none sdw=no uw=no got
+	[ "$SD" = 1 ] && want=soft-dirty sdw=yes
+	[ "$UFFD" = 1 ] && want=uffd uw=yes
+	start_target /tmp/tgt.out $CONS run 200 || return 1
+	$LGCORE --probe $TPID >/tmp/probe.txt 2>&1 || fail "lgcore --probe exited $?"
+	$LGCORE --probe --json $TPID >$OUT/probe.json 2>&1 || fail "lgcore --probe --json exited $?"
+	cat /tmp/probe.txt
+	while read -r line; do fact "$line"; done </tmp/probe.txt
+	pv() { sed -n "s/^$1: \([^ ]*\).*/\1/p" /tmp/probe.txt; }
+	[ "$(pv tracker.soft-dirty)" = $sdw ] || fail "tracker.soft-dirty is '$(pv tracker.soft-dirty)', expected $sdw"
+	[ "$(pv tracker.uffd)" = $uw ] || fail "tracker.uffd is '$(pv tracker.uffd)', expected $uw"
+	[ "$(pv dump.tracker)" = $want ] || fail "dump.tracker is '$(pv dump.tracker)', expected $want"
+	[ "$(pv thp)" = "$THP" ] || fail "thp is '$(pv thp)', expected $THP"
+	[ "$(pv kernel)" = "$(uname -r)" ] || fail "kernel is '$(pv kernel)', expected $(uname -r)"
+	[ "$(pv process.seccomp)" = none ] || fail "process.seccomp is '$(pv process.seccomp)'"
+	tr -d ' \n' <$OUT/probe.json | grep -q "\"dump.tracker\":{\"value\":\"$want\"" ||
+		fail "probe.json does not say dump.tracker $want: $(cat $OUT/probe.json)"
+	(cd /tmp && $LGCORE --stats=/tmp/probe-dump.json -o /tmp/probe $TPID) >/dev/null 2>&1 ||
+		fail "the dump after the probe failed"
+	got=$(sed -n 's/.*"tracker": "\([^"]*\)".*/\1/p' /tmp/probe-dump.json)
+	[ "$got" = "$want" ] || fail "the dump used '$got', the probe said $want"
+	stop_target $TPID
+	rm -f /tmp/probe.*
+}
+
 # --tracker=uffd where the kernel has no WP_ASYNC: a clear one-line error,
 # exit 1, no core; the target runs on.
 t_uffd_forced() {
@@ -431,6 +460,7 @@ one() {
 	unit/*) t_unit "${NAME#unit/}" ;;
 	lgcore/default-tracker) t_default_tracker ;;
 	lgcore/uffd-forced) t_uffd_forced ;;
+	lgcore/probe) t_probe ;;
 	khugepaged-race/*) t_khugepaged_race $(echo "${NAME#khugepaged-race/}" | tr / ' ') ;;
 	consistency/*) t_consistency $(echo "${NAME#consistency/}" | tr / ' ') ;;
 	stopped) t_stopped ;;
@@ -500,6 +530,7 @@ all() {
 		run unit/$u 900
 	done
 	run lgcore/default-tracker 300
+	run lgcore/probe 120
 	[ "$UFFD" = 1 ] || run lgcore/uffd-forced 120
 	for tr in $trackers; do
 		for r in 200 2000 0; do
