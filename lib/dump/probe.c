@@ -182,7 +182,7 @@ int lg_dump_probe(pid_t pid, struct lg_probe *p, struct lg_error *err)
 	bool snap_ok;
 	size_t i, regs = 0, filtered = 0;
 	enum lg_track_kind best;
-	int sc = 0, uf = 0;
+	int sc = 0, uf = 0, other;
 	const char *mode;
 	enum lg_track_kind kind;
 
@@ -199,14 +199,20 @@ int lg_dump_probe(pid_t pid, struct lg_probe *p, struct lg_error *err)
 		fact(p, "process", "", "%s, state %c", pi.comm, state);
 		snprintf(p->f[p->n - 1].value, sizeof(p->f[p->n - 1].value), "%d", (int)pid);
 		lg_procinfo_free(&pi);
-		sc = seccomp_of(pid, &filtered);
+		/* The dumps look at the main thread's mode (inject.c's
+		 * refuse_seccomp(), lg_snapshot_possible()); a filter on
+		 * other threads only keeps the injection off those. */
+		sc = lg_seccomp_mode(pid, pid);
+		other = seccomp_of(pid, &filtered);
 		fact(p, "process.seccomp", sc < 0 ? "unknown" : sc == 0 ? "none" : sc == 1 ? "strict" : "filter",
 		     "%s", sc > 0 ? "no system call is injected into it (a filter may kill it for one): "
-				    "no uffd tracker, no snapshot mode" : "");
-		if (sc > 0)
+				    "no uffd tracker, no snapshot mode" :
+			   other > 0 ? "the main thread has no filter; system calls are injected "
+				       "into an unfiltered thread" : "");
+		if (filtered)
 			snprintf(p->f[p->n - 1].why + strlen(p->f[p->n - 1].why),
 				 sizeof(p->f[p->n - 1].why) - strlen(p->f[p->n - 1].why),
-				 "; %zu thread(s) filtered", filtered);
+				 "%s%zu thread(s) filtered", p->f[p->n - 1].why[0] ? "; " : "", filtered);
 		uf = own_uffds(pid);
 		if (!lg_maps_read(pid, true, &maps, NULL))
 			for (i = 0; i < maps.n; i++)
