@@ -172,30 +172,82 @@ static int sd_arm(struct lg_tracker *t, const struct lg_range *rg, size_t n, str
 
 static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t nw);
 
+/* The pages of [START, END) written since the last clear, into W, and its
+ * holes (neither present nor swapped), into HOLES.  A page that was a hole
+ * at the last re-arming collect (t->holes, cursor *HC) and is present now
+ * counts as written: khugepaged may have filled it (a collapse puts zeros
+ * where a page was zapped) while we held the target stopped between
+ * reading pagemap and clearing, and the clear took the collapse's
+ * soft-dirty bit with it.  A page copied before it was zapped would keep
+ * its old bytes in the core otherwise (seen on 6.1 with THP always). */
+static int sd_walk(struct lg_tracker *t, uint64_t start, uint64_t end, struct lg_ranges *w,
+		   struct lg_ranges *holes, size_t *hc, struct lg_error *err)
+{
+	uint64_t a = start, p;
+	size_t want, i;
+	long n;
+
+	while (a < end) {
+		want = (end - a) / LG_PAGE_SIZE;
+		if (want > LG_TRACK_PMBUF)
+			want = LG_TRACK_PMBUF;
+		n = lg_pagemap_entries(t->pagemap, a, t->pmbuf, want);
+		if (n < 0)
+			return lg_fail(err, (int)-n, "reading /proc/%d/pagemap", (int)t->pid);
+		if (n == 0)
+			break;
+		for (i = 0; i < (size_t)n; i++) {
+			uint64_t e = t->pmbuf[i];
+			bool was_hole;
+			p = a + i * LG_PAGE_SIZE;
+			while (*hc < t->holes.n && t->holes.v[*hc].end <= p)
+				(*hc)++;
+			was_hole = *hc < t->holes.n && t->holes.v[*hc].start <= p;
+			if ((e & LG_PM_SOFT_DIRTY) ||
+			    (was_hole && (e & (LG_PM_PRESENT | LG_PM_SWAPPED)))) {
+				if (lg_ranges_add(w, p, p + LG_PAGE_SIZE))
+					return lg_fail(err, ENOMEM, "page list");
+			} else if (!(e & (LG_PM_PRESENT | LG_PM_SWAPPED)) &&
+				   lg_ranges_add(holes, p, p + LG_PAGE_SIZE)) {
+				return lg_fail(err, ENOMEM, "page list");
+			}
+		}
+		a += (uint64_t)n * LG_PAGE_SIZE;
+	}
+	return 0;
+}
+
 static int sd_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n, bool rearm,
 		      struct lg_ranges *written, bool *recreated, struct lg_error *err)
 {
-	size_t i, n0 = written->n;
-	int r;
+	struct lg_ranges holes = { 0 };
+	size_t i, n0 = written->n, hc = 0;
+	int r = 0;
 
 	/* A new mapping at the same place has VM_SOFTDIRTY: all its pages
 	 * read as dirty, so nothing is lost without a flag. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !r; i++) {
 		if (recreated)
 			recreated[i] = false;
-		if ((r = lg_track_pagemap_select(t, rg[i].start, rg[i].end, LG_PM_SOFT_DIRTY, written,
-						 err)))
-			return r;
+		r = sd_walk(t, rg[i].start, rg[i].end, written, &holes, &hc, err);
 	}
-	if (!rearm)
-		return 0;
+	if (r || !rearm)
+		goto out;
 	/* Split before the clear: a split sets the soft-dirty bit of all 512
 	 * new PTEs (x86's pte_mkdirty() sets _PAGE_SOFT_DIRTY too, and
 	 * __split_huge_pmd_locked() applies it to an anonymous THP, which is
 	 * always dirty; 6.1), so a split after the clear makes the next pass
 	 * find the whole chunk written again. */
 	split_whole(t, written->v + n0, written->n - n0);
-	return clear_soft_dirty(t, err);
+	if ((r = clear_soft_dirty(t, err)))
+		goto out;
+	/* The holes the next collect compares with. */
+	lg_ranges_free(&t->holes);
+	t->holes = holes;
+	holes = (struct lg_ranges){ 0 };
+out:
+	lg_ranges_free(&holes);
+	return r;
 }
 
 /* The chunk at ADDR in t->chunks: its index, or where it would go. */
@@ -249,9 +301,11 @@ static size_t advise(struct lg_tracker *t, struct iovec *iov, size_t n, int advi
 			*e = errno;
 			refused++;
 			done++;
-			/* Refused for every chunk alike: do not try the rest. */
-			if (errno == EPERM || errno == ENOSYS || errno == EINVAL ||
-			    errno == EBADF || errno == ESRCH) {
+			/* Refused for every chunk alike: do not try the rest.
+			 * Not EINVAL: MADV_COLLAPSE answers it for a chunk
+			 * whose every PTE is read-only (SCAN_PAGE_RO, 6.1),
+			 * which a clear leaves until the next write. */
+			if (errno == EPERM || errno == ENOSYS || errno == EBADF || errno == ESRCH) {
 				refused += n - done;
 				break;
 			}
@@ -268,7 +322,7 @@ static const char *advice_why(int e)
 	switch (e) {
 	case EPERM: return "process_madvise needs CAP_SYS_NICE over the target (Linux 5.10+)";
 	case ENOSYS: return "no process_madvise (Linux 5.10+)";
-	case EINVAL: return "advice not accepted by process_madvise";
+	case EINVAL: return "refused (EINVAL)";
 	default: return strerror(e);
 	}
 }
@@ -318,7 +372,7 @@ static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t n
 		}
 		len = n - done < SPLIT_BATCH ? n - done : SPLIT_BATCH;
 		t->thp.refused += advise(t, iov + done, len, MADV_COLD, &e);
-		if (e == EPERM || e == ENOSYS || e == EINVAL || e == EBADF)
+		if (e == EPERM || e == ENOSYS || e == EBADF)
 			t->no_split = true;
 		for (i = done; i < done + len; i++) {
 			k = chunk_find(t, addr[i]);
@@ -384,10 +438,11 @@ static void collapse_split(struct lg_tracker *t)
 		goto out;
 	t->thp.collapse_refused = advise(t, iov, n, MADV_COLLAPSE, &e);
 	t->thp.collapsed = n - t->thp.collapse_refused;
-	if (e && (e == EINVAL || e == EPERM || e == ENOSYS))
+	if (e)
 		snprintf(t->thp.why + strlen(t->thp.why), sizeof(t->thp.why) - strlen(t->thp.why),
 			 "%scollapse: %s%s", t->thp.why[0] ? "; " : "", advice_why(e),
-			 e == EINVAL ? " (MADV_COLLAPSE: Linux 6.1)" : "");
+			 e == EINVAL ? ": MADV_COLLAPSE needs Linux 6.1 and a page written "
+				       "since the last pass; khugepaged collapses it once written" : "");
 	t->thp.collapse_ns = lg_now_ns() - t0;
 out:
 	free(iov);
@@ -407,6 +462,7 @@ static int sd_close(struct lg_tracker *t, struct lg_track_teardown *td, struct l
 {
 	collapse_split(t);
 	td->thp = t->thp;
+	lg_ranges_free(&t->holes);
 	free(t->chunks);
 	t->chunks = NULL;
 	lg_track_close_fd(&t->pidfd);

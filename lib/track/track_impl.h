@@ -35,6 +35,7 @@ struct lg_tracker {
 	struct lg_track_chunk *chunks;	/* chunks split, address order */
 	size_t nchunks, chunks_cap;
 	bool no_split, no_collapse;	/* the kernel refused: do not ask again */
+	struct lg_ranges holes;		/* soft-dirty: holes at the last re-arming collect */
 	struct lg_track_thp thp;
 };
 
