@@ -116,7 +116,7 @@ struct lg_track_thp {
 	uint64_t collapse_skipped;	/* not fully present any more: left split */
 	uint64_t collapse_refused;
 	uint64_t collapse_ns;
-	char why[128];			/* why no split or no collapse was done */
+	char why[320];			/* why no split or no collapse was done */
 };
 
 /* Timings of the teardown, for --verbose and --stats. */
