@@ -406,11 +406,16 @@ static int passes(struct pc_state *s, struct lg_error *err)
 		struct lg_dump_hold h = { 0 };
 
 		lg_core_file_watch_stop(&s->file, s->o->max_pause_ns);
-		if (lg_tracker_rearm_needs_stop(s->t) && (r = lg_dump_hold(&h, s->pid, 0, err))) {
+		/* PTRACE_O_TRACESYSGOOD: soft-dirty may inject madvise(2) in
+		 * this stop to split huge pages (without CAP_SYS_NICE). */
+		if (lg_tracker_rearm_needs_stop(s->t) &&
+		    (r = lg_dump_hold(&h, s->pid, PTRACE_O_TRACESYSGOOD, err))) {
 			lg_core_file_watch_stop(&s->file, 0);
 			return r;
 		}
+		lg_tracker_set_stop(s->t, h.held ? &h.g : NULL);
 		r = collect(s, true, err);
+		lg_tracker_set_stop(s->t, NULL);
 		lg_dump_release(&h, &stop_ns, NULL);
 		lg_core_file_watch_stop(&s->file, 0);
 		lg_tgroup_free(&h.g);

@@ -78,12 +78,14 @@ static int thp_text(struct lg_buf *o, const struct lg_precopy_result *r)
 	if (r->kind == LG_TRACK_SOFTDIRTY)
 		e |= addf(o,
 			  "; soft-dirty: %llu 2 MiB chunks written whole, %llu huge pages split "
-			  "(%llu again, %llu refused, %llu put off by the time budget) in %.3f ms "
+			  "(%llu by madvise run in the process, %llu again, %llu refused, %llu put off by "
+			  "the time budget) in %.3f ms "
 			  "(longest stop %.3f), "
 			  "%llu collapsed again (%llu left split, not all present; %llu refused) in %.3f ms%s%s",
 			  (unsigned long long)t->whole, (unsigned long long)t->split,
-			  (unsigned long long)t->again, (unsigned long long)t->refused,
-			  (unsigned long long)t->deferred, ms(t->split_ns), ms(t->max_split_ns),
+			  (unsigned long long)t->injected, (unsigned long long)t->again,
+			  (unsigned long long)t->refused, (unsigned long long)t->deferred,
+			  ms(t->split_ns), ms(t->max_split_ns),
 			  (unsigned long long)t->collapsed,
 			  (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,
 			  ms(t->collapse_ns), t->why[0] ? "; " : "", t->why);
@@ -98,14 +100,15 @@ static int thp_json(struct lg_buf *o, const struct lg_precopy_result *r)
 	escape(t->why, why, sizeof(why));
 	return addf(o,
 		    " \"thp\": {\"anon_huge_kb_before\": %lld, \"anon_huge_kb_after\": %lld, "
-		    "\"whole_chunks\": %llu, \"split\": %llu, \"split_again\": %llu, "
+		    "\"whole_chunks\": %llu, \"split\": %llu, \"split_injected\": %llu, \"split_again\": %llu, "
 		    "\"split_refused\": %llu, \"split_deferred\": %llu, \"split_ms\": %.3f, \"max_split_ms\": %.3f, "
 		    "\"collapsed\": %llu, \"collapse_skipped\": %llu, \"collapse_refused\": %llu, "
 		    "\"collapse_ms\": %.3f, \"why\": \"%s\"},\n",
 		    r->anon_huge_known ? (long long)r->anon_huge_kb_before : -1,
 		    r->anon_huge_known ? (long long)r->anon_huge_kb_after : -1,
 		    (unsigned long long)t->whole, (unsigned long long)t->split,
-		    (unsigned long long)t->again, (unsigned long long)t->refused,
+		    (unsigned long long)t->injected, (unsigned long long)t->again,
+		    (unsigned long long)t->refused,
 		    (unsigned long long)t->deferred, ms(t->split_ns), ms(t->max_split_ns),
 		    (unsigned long long)t->collapsed,
 		    (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,

@@ -52,6 +52,7 @@
 #include "mem/mem.h"
 #include "common/clock.h"
 #include "common/grow.h"
+#include "ptrace/inject.h"
 #include "track/track_impl.h"
 
 #define HUGE_SIZE (2ull << 20)		/* x86-64's PMD size */
@@ -327,6 +328,52 @@ static const char *advice_why(int e)
 	}
 }
 
+/* Without CAP_SYS_NICE: madvise(MADV_COLD) run by one of the target's own
+ * threads, in the stop we hold (lib/ptrace/inject.c: a thread under a
+ * seccomp filter that might refuse it is not used, and our death at any
+ * instant leaves the thread as it was; MADV_COLD changes nothing the
+ * process can see).  Returns how many were refused, *E the last errno. */
+static size_t advise_injected(struct lg_tracker *t, struct iovec *iov, size_t n, int *e)
+{
+	struct lg_inject_call call = { SYS_madvise, { 0, LG_PAGE_SIZE, MADV_COLD, 0, 0, 0 } };
+	struct lg_injector inj;
+	struct lg_error ie = { 0 };
+	size_t i, refused = 0;
+	int64_t ret;
+
+	call.args[0] = (uint64_t)(uintptr_t)iov[0].iov_base;
+	if (lg_inject_init_calls(t->stop, &call, 1, &inj, &ie) || lg_inject_begin(&inj, &ie)) {
+		lg_inject_end(&inj, NULL);
+		t->no_inject = true;
+		snprintf(t->thp.why, sizeof(t->thp.why),
+			 "split: no CAP_SYS_NICE for process_madvise, and injecting madvise: %s", ie.msg);
+		*e = EPERM;
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t args[6] = { (uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len, MADV_COLD,
+				     0, 0, 0 };
+		if (lg_inject_call(&inj, SYS_madvise, args, &ret, &ie)) {
+			/* The thread is not ours to use any more: stop here. */
+			t->no_inject = true;
+			refused += n - i;
+			*e = EPERM;
+			break;
+		}
+		if (ret < 0) {
+			refused++;
+			*e = (int)-ret;
+		} else {
+			t->thp.injected++;
+		}
+	}
+	if (lg_inject_end(&inj, &ie)) {
+		t->no_inject = true;
+		snprintf(t->thp.why, sizeof(t->thp.why), "split: injected madvise: %s", ie.msg);
+	}
+	return refused;
+}
+
 /* Split the 2 MiB chunks that W (this collect's list) covers whole, the
  * target stopped, before the clear (see the top), for at most
  * opts.thp_split_budget_ns: what is left waits for the next pass.
@@ -339,7 +386,8 @@ static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t n
 	size_t cap = 0, hcap = 0, acap = 0, n = 0, i, k, done, len;
 	int e = 0;
 
-	if (!t->opts.thp_split || t->no_split || t->pidfd < 0)
+	if (!t->opts.thp_split || t->no_inject || (t->no_split && (!t->inject || !t->stop)) ||
+	    (t->pidfd < 0 && !t->stop))
 		return;
 	for (i = 0; i < nw; i++)
 		for (a = (w[i].start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1); a + HUGE_SIZE <= w[i].end;
@@ -364,16 +412,31 @@ static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t n
 			huge[n] = (signed char)h;
 			n++;
 		}
-	for (done = 0; done < n && !t->no_split; done += len) {
+	for (done = 0; done < n && !t->no_inject; done += len) {
 		if (t->opts.thp_split_budget_ns && done &&
 		    lg_now_ns() - t0 >= t->opts.thp_split_budget_ns) {
 			t->thp.deferred += n - done;
 			break;
 		}
 		len = n - done < SPLIT_BATCH ? n - done : SPLIT_BATCH;
-		t->thp.refused += advise(t, iov + done, len, MADV_COLD, &e);
-		if (e == EPERM || e == ENOSYS || e == EBADF)
-			t->no_split = true;
+		if (!t->no_split) {
+			e = 0;
+			t->thp.refused += advise(t, iov + done, len, MADV_COLD, &e);
+			if (e == EPERM || e == ENOSYS || e == EBADF) {
+				/* Refused for all (EPERM: no CAP_SYS_NICE; ENOSYS:
+				 * before 5.10): the target's own madvise(2). */
+				t->no_split = true;
+				t->inject = t->stop != NULL;
+				t->thp.refused -= len;
+				if (!t->inject) {
+					t->thp.refused += len;
+					break;
+				}
+				e = 0;
+			}
+		}
+		if (t->no_split && t->inject)
+			t->thp.refused += advise_injected(t, iov + done, len, &e);
 		for (i = done; i < done + len; i++) {
 			k = chunk_find(t, addr[i]);
 			if (k < t->nchunks && t->chunks[k].addr == addr[i]) {

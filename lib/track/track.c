@@ -140,6 +140,11 @@ const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t)
 	return &t->thp;
 }
 
+void lg_tracker_set_stop(struct lg_tracker *t, struct lg_tgroup *g)
+{
+	t->stop = g;
+}
+
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err)
 {

@@ -99,6 +99,13 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n,
  * for soft-dirty). */
 const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t);
 
+/* The group of the stop the next collects run in (stopped with
+ * PTRACE_O_TRACESYSGOOD), or NULL: where process_madvise(2) is not allowed
+ * (no CAP_SYS_NICE), soft-dirty injects madvise(2) into one of its threads
+ * to split huge pages (lib/ptrace/inject.h: the target survives our death
+ * at any instant). */
+void lg_tracker_set_stop(struct lg_tracker *t, struct lg_tgroup *g);
+
 /* Append the populated pages of [start, end) to POP, arming nothing. */
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err);
@@ -111,6 +118,7 @@ struct lg_track_thp {
 	uint64_t again;			/* asked again: whole again after the split */
 	uint64_t refused;		/* chunks the kernel would not advise */
 	uint64_t deferred;		/* left to a later pass by the time budget */
+	uint64_t injected;		/* of the splits, by madvise(2) run in the target */
 	uint64_t split_ns, max_split_ns;	/* all splits; the longest pass's */
 	uint64_t collapsed;		/* split chunks collapsed again at close */
 	uint64_t collapse_skipped;	/* not fully present any more: left split */

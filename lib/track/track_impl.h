@@ -36,6 +36,9 @@ struct lg_tracker {
 	size_t nchunks, chunks_cap;
 	bool no_split, no_collapse;	/* the kernel refused: do not ask again */
 	struct lg_ranges holes;		/* soft-dirty: holes at the last re-arming collect */
+	struct lg_tgroup *stop;		/* the current stop, for injected madvise(2) */
+	bool inject;			/* process_madvise refused: inject madvise(2) */
+	bool no_inject;			/* and that failed too */
 	struct lg_track_thp thp;
 };
 
