@@ -333,7 +333,8 @@ static const char *advice_why(int e)
  * seccomp filter that might refuse it is not used, and our death at any
  * instant leaves the thread as it was; MADV_COLD changes nothing the
  * process can see).  Returns how many were refused, *E the last errno. */
-static size_t advise_injected(struct lg_tracker *t, struct iovec *iov, size_t n, int *e)
+static size_t advise_injected(struct lg_tracker *t, struct iovec *iov, size_t n, uint64_t t0,
+			      size_t *ndone, int *e)
 {
 	struct lg_inject_call call = { SYS_madvise, { 0, LG_PAGE_SIZE, MADV_COLD, 0, 0, 0 } };
 	struct lg_injector inj;
@@ -348,11 +349,16 @@ static size_t advise_injected(struct lg_tracker *t, struct iovec *iov, size_t n,
 		snprintf(t->thp.why, sizeof(t->thp.why),
 			 "split: no CAP_SYS_NICE for process_madvise, and injecting madvise: %s", ie.msg);
 		*e = EPERM;
+		*ndone = n;
 		return n;
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t args[6] = { (uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len, MADV_COLD,
 				     0, 0, 0 };
+		/* Each call is a few ptrace round trips: the budget is looked
+		 * at before each, one call at least. */
+		if (i && t->opts.thp_split_budget_ns && lg_now_ns() - t0 >= t->opts.thp_split_budget_ns)
+			break;
 		if (lg_inject_call(&inj, SYS_madvise, args, &ret, &ie)) {
 			/* The thread is not ours to use any more: stop here. */
 			t->no_inject = true;
@@ -367,6 +373,7 @@ static size_t advise_injected(struct lg_tracker *t, struct iovec *iov, size_t n,
 			t->thp.injected++;
 		}
 	}
+	*ndone = i;
 	if (lg_inject_end(&inj, &ie)) {
 		t->no_inject = true;
 		snprintf(t->thp.why, sizeof(t->thp.why), "split: injected madvise: %s", ie.msg);
@@ -435,8 +442,16 @@ static void split_whole(struct lg_tracker *t, const struct lg_range *w, size_t n
 				e = 0;
 			}
 		}
-		if (t->no_split && t->inject)
-			t->thp.refused += advise_injected(t, iov + done, len, &e);
+		if (t->no_split && t->inject) {
+			size_t k2 = len;
+			/* Out of time inside the batch: the rest waits. */
+			t->thp.refused += advise_injected(t, iov + done, n - done, t0, &k2, &e);
+			len = k2;
+			if (done + len < n && !t->no_inject) {
+				t->thp.deferred += n - done - len;
+				n = done + len;	/* only those are recorded below */
+			}
+		}
 		for (i = done; i < done + len; i++) {
 			k = chunk_find(t, addr[i]);
 			if (k < t->nchunks && t->chunks[k].addr == addr[i]) {
