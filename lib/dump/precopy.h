@@ -50,6 +50,9 @@ struct lg_precopy_result {
 	size_t untracked_by_reason[LG_TRACK_REG_NONE + 1];
 	uint64_t setup_ns;		/* the set-up stop */
 	size_t npasses;
+	/* Passes added because a look before the final stop (soft-dirty)
+	 * found much more dirty than the last pass had. */
+	size_t late_passes;
 	struct lg_precopy_pass pass[LG_PRECOPY_MAX_PASSES + 1];	/* pass 0: populated pages */
 	/* The final stop, broken down. */
 	uint64_t final_ns, final_regs_ns, final_maps_ns, final_collect_ns, final_dirty_ns,

@@ -139,6 +139,9 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
+	if (r->late_passes)
+		e |= addf(o, "%zu passes more: a look before the final stop found more dirty\n",
+			  r->late_passes);
 	e |= addf(o,
 		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
 		  "%llu KiB new/untracked %.3f, holes %.3f); %zu new or changed mappings, %zu recreated, "
@@ -174,7 +177,8 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  r->untracked_maps);
 	e |= addf(o, " \"early_maps\": %zu, \"early_bytes\": %llu, \"early_ms\": %.3f,\n", r->early_maps,
 		  (unsigned long long)r->early_bytes, ms(r->early_ns));
-	e |= addf(o, " \"setup_stop_ms\": %.3f,\n \"passes\": [", ms(r->setup_ns));
+	e |= addf(o, " \"setup_stop_ms\": %.3f, \"late_passes\": %zu,\n \"passes\": [", ms(r->setup_ns),
+		  r->late_passes);
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "%s{\"pages\": %llu, \"ms\": %.3f}", i ? ", " : "",
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
