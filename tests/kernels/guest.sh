@@ -88,7 +88,9 @@ stat_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 # ---------------------------------------------------------------- tests
 # Check's failures that are known defects of the unit tests when they run
 # this slowly (TCG), not of lgcore: with only these, the result is xfail.
-FLAKY='check_proc.c:[0-9]*:F:live:psargs_truncated_like_the_kernel:.*strlen(pi.psargs) == 0'
+# (check_inject's test_wait_deadline: a 300 ms stop deadline must fail
+# within 1 s; seen 1 of 6 boots under TCG on a loaded host.)
+FLAKY='check_proc.c:[0-9]*:F:live:psargs_truncated_like_the_kernel:.*strlen(pi.psargs) == 0\|check_inject.c:[0-9]*:F:core:test_wait_deadline:.*lg_now_ns() - t0 < 1000000000ull'
 t_unit() {
 	local prog=$1 rc
 	$LG/tests/unit/$prog >/tmp/unit.out 2>&1
