@@ -115,11 +115,13 @@ static void kernel_facts(struct lg_probe *p, const struct lg_track_probe *tp, bo
 	     tp->soft_dirty ? "clear_refs and pagemap bit 55 (CONFIG_MEM_SOFT_DIRTY)" :
 			      tp->soft_dirty_why);
 	if (tp->soft_dirty)
-		fact(p, "thp.split", have_cap(CAP_SYS_NICE_BIT) ? "yes" : "no", "%s",
+		fact(p, "thp.split", "yes", "%s",
 		     have_cap(CAP_SYS_NICE_BIT) ?
-			     "process_madvise(MADV_COLD) splits huge pages written whole, "
+			     "soft-dirty: process_madvise(MADV_COLD) splits huge pages written whole, "
 			     "MADV_COLLAPSE (Linux 6.1) collapses them after" :
-			     "process_madvise needs CAP_SYS_NICE: huge pages are tracked whole");
+			     "soft-dirty: no CAP_SYS_NICE for process_madvise: madvise(MADV_COLD) is "
+			     "injected into the process to split huge pages written whole; "
+			     "khugepaged collapses them after");
 	*snap_ok = !lg_snap_probe(snap_why, snap_whylen);
 	fact(p, "mode.snapshot", *snap_ok ? "yes" : "no", "%s",
 	     *snap_ok ? "synchronous userfaultfd write-protect and PAGEMAP_SCAN" : snap_why);
