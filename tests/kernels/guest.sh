@@ -390,8 +390,11 @@ t_thp() {
 		uffd) [ "$UFFD" = 1 ] || continue; opt=--tracker=uffd ;;
 		stop) opt=--mode=stop ;;
 		esac
+		c0=$(cat $KH/pages_collapsed 2>/dev/null || echo 0)
 		(cd /tmp && $LGCORE $opt --verbose --stats=$base-$run.json -o /tmp/thp $TPID) \
 			>/dev/null 2>$base-$run.err || fail "lgcore $opt exited $?"
+		# khugepaged's collapses during the dump, for the host.
+		echo "$(($(cat $KH/pages_collapsed 2>/dev/null || echo 0) - c0))" >$base-$run.collapsed
 		cat $base-$run.err
 		fact "after_$run" "$(huge $TPID)"
 		rm -f /tmp/thp.*
@@ -430,13 +433,15 @@ t_thp() {
 # which asserts convergence; here: something was split by injection, and
 # the target finds its memory intact.
 t_thp_user() {
-	local base=$OUT/thp-200-softdirty-user
+	local base=$OUT/thp-200-softdirty-user c0
 	[ -w /proc/sys/kernel/yama/ptrace_scope ] && echo 0 >/proc/sys/kernel/yama/ptrace_scope
 	start_target /tmp/mmu.out $MMTOOL as 1000 $MMT 32 200 || return 1
 	sleep 0.3
 	fact start "$(huge $TPID)"
+	c0=$(cat $KH/pages_collapsed 2>/dev/null || echo 0)
 	(cd /tmp && $MMTOOL as 1000 $LGCORE --tracker=soft-dirty --verbose --stats=/tmp/user.json \
 		-o /tmp/user $TPID) >/dev/null 2>$base.err || fail "lgcore as uid 1000 exited $?"
+	echo "$(($(cat $KH/pages_collapsed 2>/dev/null || echo 0) - c0))" >$base.collapsed
 	cat $base.err
 	cp /tmp/user.json $base.json 2>/dev/null
 	fact after "$(huge $TPID)"
