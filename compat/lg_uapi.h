@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/types.h>
 #include <linux/fs.h>
@@ -97,6 +98,23 @@ LG_CHECK_CONST(SYS_pidfd_getfd, 438);
 #endif
 #ifndef SYS_userfaultfd
 # define SYS_userfaultfd 323
+#endif
+/* process_madvise (5.10) and the advice the soft-dirty tracker gives with
+ * it: MADV_COLD (5.4), MADV_COLLAPSE (6.1) */
+#ifndef SYS_process_madvise
+# define SYS_process_madvise 440
+#else
+LG_CHECK_CONST(SYS_process_madvise, 440);
+#endif
+#ifndef MADV_COLD
+# define MADV_COLD 20
+#else
+LG_CHECK_CONST(MADV_COLD, 20);
+#endif
+#ifndef MADV_COLLAPSE
+# define MADV_COLLAPSE 25
+#else
+LG_CHECK_CONST(MADV_COLLAPSE, 25);
 #endif
 
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */

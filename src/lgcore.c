@@ -17,6 +17,7 @@
 #include "common/progress.h"
 #include "dump/dump.h"
 #include "dump/precopy.h"
+#include "dump/probe.h"
 #include "dump/snapshot.h"
 #include "proc/proc.h"
 
@@ -160,12 +161,19 @@ static void usage(FILE *out)
 		"                  copied once, before the process overwrites it; stop: stop\n"
 		"                  it throughout\n"
 		"  --tracker=KIND  uffd, soft-dirty or none (default: the best this kernel has)\n"
+		"  --thp=split|keep  soft-dirty tracker: split the transparent huge pages\n"
+		"                  written whole during the dump and collapse them again\n"
+		"                  after it (split, the default), or keep them whole\n"
 		"  --max-passes=N  pre-copy passes after the first full one (default 16)\n"
 		"  --pause-target=MS  iterate while the final copy would take longer (default 5)\n"
 		"  --max-pause=MS  fail the dump and let the process go rather than stop it\n"
 		"                  longer in the final stop (default 5000; 0: no limit)\n"
 		"  --progress      show a progress line on stderr (default when it is a terminal)\n"
 		"  --quiet         show no progress line\n"
+		"  --probe [PID]   print, one line each, the trackers and modes this kernel\n"
+		"                  offers, and which mode and tracker a dump of PID would\n"
+		"                  use and why not the others; dumps nothing\n"
+		"  --json          with --probe: the same as one JSON object\n"
 		"  --verbose       print the phases and their timings on stderr\n"
 		"  --stats=FILE    write the same as JSON to FILE\n"
 		"  -h, --help      show this help and exit\n"
@@ -325,6 +333,39 @@ static int stream_one(pid_t pid, enum mode mode, const struct lg_precopy_opts *p
 	return 0;
 }
 
+/* --probe [PID]: the facts, as lines or JSON, on standard output. */
+static int run_probe(int n, char **pids, bool json)
+{
+	struct lg_probe p;
+	struct lg_error err = { 0 };
+	struct lg_buf b = { 0 };
+	pid_t pid = 0;
+	int r;
+
+	if (n > 1) {
+		fprintf(stderr, "lgcore: --probe takes at most one process id\n");
+		return EXIT_USAGE;
+	}
+	if (n == 1 && parse_pid(pids[0], &pid)) {
+		fprintf(stderr, "lgcore: '%s' is not a process id\n", pids[0]);
+		return EXIT_USAGE;
+	}
+	if (lg_dump_probe(pid, &p, &err)) {
+		fprintf(stderr, "lgcore: cannot probe %d: %s\n", (int)pid, err.msg);
+		return EXIT_DUMP_FAILED;
+	}
+	r = json ? lg_probe_json(&p, &b) : lg_probe_text(&p, &b);
+	if (!r && (fwrite(b.p, 1, b.len, stdout) != b.len || (json && putchar('\n') == EOF) ||
+		   fflush(stdout)))
+		r = -errno;
+	lg_buf_free(&b);
+	if (r) {
+		fprintf(stderr, "lgcore: cannot write the probe: %s\n", strerror(-r));
+		return EXIT_DUMP_FAILED;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -332,10 +373,13 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "tracker", required_argument, NULL, 'T' },
+		{ "thp", required_argument, NULL, 'H' },
 		{ "max-passes", required_argument, NULL, 'P' },
 		{ "pause-target", required_argument, NULL, 'S' },
 		{ "max-pause", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "probe", no_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "stats", required_argument, NULL, 'J' },
 		{ "progress", no_argument, NULL, 'G' },
 		{ "quiet", no_argument, NULL, 'Q' },
@@ -345,7 +389,7 @@ int main(int argc, char **argv)
 	struct lg_precopy_opts popts = { .max_passes = 16, .pause_target_ns = 5000000,
 					 .max_pause_ns = LG_MAX_PAUSE_DEFAULT_MS * 1000000ull };
 	enum mode mode = MODE_DEFAULT;
-	bool verbose = false, stream;
+	bool verbose = false, stream, probe = false, json = false;
 	int progress = -1;	/* --progress 1, --quiet 0, or whether stderr is a terminal */
 	const char *stats = NULL;
 	uint64_t v;
@@ -379,6 +423,13 @@ int main(int argc, char **argv)
 			}
 			popts.force_kind = true;
 			break;
+		case 'H':
+			if (strcmp(optarg, "split") && strcmp(optarg, "keep")) {
+				fprintf(stderr, "lgcore: --thp must be split or keep\n");
+				return EXIT_USAGE;
+			}
+			popts.no_thp_split = optarg[0] == 'k';
+			break;
 		case 'P':
 			if (lg_parse_uint(optarg, LG_PRECOPY_MAX_PASSES, &v)) {
 				fprintf(stderr, "lgcore: --max-passes must be 0..%d, not '%s'\n",
@@ -397,6 +448,12 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			verbose = true;
+			break;
+		case 'R':
+			probe = true;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'J':
 			stats = optarg;
@@ -418,6 +475,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (json && !probe) {
+		fprintf(stderr, "lgcore: --json goes with --probe\n");
+		return EXIT_USAGE;
+	}
+	if (probe)
+		return run_probe(argc - optind, argv + optind, json);
 	if (optind >= argc) {
 		fprintf(stderr, "lgcore: no process id given\n");
 		fputs(synopsis, stderr);

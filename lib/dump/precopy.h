@@ -25,7 +25,8 @@ struct lg_precopy_opts {
 	bool all;			/* -a */
 	bool force_kind;		/* use KIND, not the best the kernel has */
 	enum lg_track_kind kind;
-	int max_passes;			/* passes after the first full one, at most
+	int max_passes;
+	bool no_thp_split;		/* soft-dirty: leave huge pages whole */			/* passes after the first full one, at most
 					 * LG_PRECOPY_MAX_PASSES (lgcore: 16) */
 	uint64_t pause_target_ns;	/* iterate while the final copy would exceed it */
 	/* The final stop fails the dump (-ETIME), letting the target go,
@@ -65,6 +66,9 @@ struct lg_precopy_result {
 	size_t shm_untracked[LG_PRECOPY_SHM_N];
 	uint64_t setup_ns;		/* the set-up stop */
 	size_t npasses;
+	/* Passes added because a look before the final stop (soft-dirty)
+	 * found much more dirty than the last pass had. */
+	size_t late_passes;
 	struct lg_precopy_pass pass[LG_PRECOPY_MAX_PASSES + 1];	/* pass 0: populated pages */
 	/* The final stop, broken down. */
 	uint64_t final_ns, final_regs_ns, final_maps_ns, final_collect_ns, final_dirty_ns,
@@ -81,7 +85,11 @@ struct lg_precopy_result {
 	size_t final_no_smaps;		/* final mappings planned from maps alone */
 	uint64_t final_files_ns;
 	uint64_t teardown_ns;
-	struct lg_track_teardown td;
+	struct lg_track_teardown td;	/* td.thp: what soft-dirty did to huge pages */
+	/* AnonHugePages of the target before the set-up stop and after the
+	 * teardown, in KiB, when the kernel shows it. */
+	bool anon_huge_known;
+	uint64_t anon_huge_kb_before, anon_huge_kb_after;
 	uint64_t stale_bytes;		/* file space of mappings gone at the final stop */
 	uint64_t final_staged_bytes;	/* read in the final stop, written after it */
 	uint64_t flush_ns;		/* writing them, the target running */

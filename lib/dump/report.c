@@ -74,6 +74,59 @@ const char *lg_precopy_shm_name(enum lg_precopy_shm w)
 	return "?";
 }
 
+/* The target's transparent huge pages, and what the soft-dirty tracker did
+ * to them (split while tracking, collapsed again at close). */
+static int thp_text(struct lg_buf *o, const struct lg_precopy_result *r)
+{
+	const struct lg_track_thp *t = &r->td.thp;
+	int e = 0;
+
+	if (r->anon_huge_known)
+		e |= addf(o, "huge pages: AnonHugePages %llu KiB before the dump, %llu KiB after",
+			  (unsigned long long)r->anon_huge_kb_before,
+			  (unsigned long long)r->anon_huge_kb_after);
+	else
+		e |= addf(o, "huge pages: AnonHugePages unknown");
+	if (r->kind == LG_TRACK_SOFTDIRTY)
+		e |= addf(o,
+			  "; soft-dirty: %llu 2 MiB chunks written whole, %llu huge pages split "
+			  "(%llu by madvise run in the process, %llu again, %llu refused, %llu put off by "
+			  "the time budget) in %.3f ms "
+			  "(longest stop %.3f), "
+			  "%llu collapsed again (%llu left split, not all present; %llu refused) in %.3f ms%s%s",
+			  (unsigned long long)t->whole, (unsigned long long)t->split,
+			  (unsigned long long)t->injected, (unsigned long long)t->again,
+			  (unsigned long long)t->refused, (unsigned long long)t->deferred,
+			  ms(t->split_ns), ms(t->max_split_ns),
+			  (unsigned long long)t->collapsed,
+			  (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,
+			  ms(t->collapse_ns), t->why[0] ? "; " : "", t->why);
+	return e | addf(o, "\n");
+}
+
+static int thp_json(struct lg_buf *o, const struct lg_precopy_result *r)
+{
+	const struct lg_track_thp *t = &r->td.thp;
+	char why[sizeof(t->why) * 2];
+
+	escape(t->why, why, sizeof(why));
+	return addf(o,
+		    " \"thp\": {\"anon_huge_kb_before\": %lld, \"anon_huge_kb_after\": %lld, "
+		    "\"whole_chunks\": %llu, \"split\": %llu, \"split_injected\": %llu, \"split_again\": %llu, "
+		    "\"split_refused\": %llu, \"split_deferred\": %llu, \"split_ms\": %.3f, \"max_split_ms\": %.3f, "
+		    "\"collapsed\": %llu, \"collapse_skipped\": %llu, \"collapse_refused\": %llu, "
+		    "\"collapse_ms\": %.3f, \"why\": \"%s\"},\n",
+		    r->anon_huge_known ? (long long)r->anon_huge_kb_before : -1,
+		    r->anon_huge_known ? (long long)r->anon_huge_kb_after : -1,
+		    (unsigned long long)t->whole, (unsigned long long)t->split,
+		    (unsigned long long)t->injected, (unsigned long long)t->again,
+		    (unsigned long long)t->refused,
+		    (unsigned long long)t->deferred, ms(t->split_ns), ms(t->max_split_ns),
+		    (unsigned long long)t->collapsed,
+		    (unsigned long long)t->collapse_skipped, (unsigned long long)t->collapse_refused,
+		    ms(t->collapse_ns), why);
+}
+
 int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 {
 	size_t i;
@@ -106,6 +159,9 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "pass %zu: %llu pages in %.3f ms\n", i,
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
+	if (r->late_passes)
+		e |= addf(o, "%zu passes more: a look before the final stop found more dirty\n",
+			  r->late_passes);
 	e |= addf(o,
 		  "final stop: %.3f ms (registers %.3f, maps %.3f, %llu dirty pages %.3f, "
 		  "%llu KiB new/untracked %.3f, %llu absent shared pages %.3f, holes %.3f, "
@@ -127,6 +183,7 @@ int lg_precopy_report_text(const struct lg_precopy_result *r, struct lg_buf *o)
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
+	e |= thp_text(o, r);
 	e |= dump_text(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }
@@ -149,7 +206,8 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  "\"mapped_twice\": %zu, \"tracker\": %zu},\n", r->shm_tracked_maps,
 		  r->shm_untracked[LG_PRECOPY_SHM_FILE], r->shm_untracked[LG_PRECOPY_SHM_OPEN],
 		  r->shm_untracked[LG_PRECOPY_SHM_ALIAS], r->shm_untracked[LG_PRECOPY_SHM_TRACKER]);
-	e |= addf(o, " \"setup_stop_ms\": %.3f,\n \"passes\": [", ms(r->setup_ns));
+	e |= addf(o, " \"setup_stop_ms\": %.3f, \"late_passes\": %zu,\n \"passes\": [", ms(r->setup_ns),
+		  r->late_passes);
 	for (i = 0; i < r->npasses; i++)
 		e |= addf(o, "%s{\"pages\": %llu, \"ms\": %.3f}", i ? ", " : "",
 			  (unsigned long long)r->pass[i].pages, ms(r->pass[i].ns));
@@ -174,6 +232,7 @@ int lg_precopy_report_json(const struct lg_precopy_result *r, const char *mode, 
 		  ms(r->teardown_ns), ms(r->td.unprotect_ns), (unsigned long long)r->td.chunks,
 		  ms(r->td.max_chunk_ns), ms(r->td.unregister_ns), ms(r->td.max_unregister_ns),
 		  ms(r->td.close_ns));
+	e |= thp_json(o, r);
 	e |= dump_json(o, &r->dump);
 	return e ? -ENOMEM : 0;
 }

@@ -168,6 +168,27 @@ out:
 	return r;
 }
 
+int lg_proc_anon_huge_kb(pid_t pid, uint64_t *kb)
+{
+	char path[64], *l;
+	struct lg_buf b = { 0 };
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((r = lg_read_file(path, &b)))
+		goto out;
+	r = -ENODATA;
+	for (l = (char *)b.p; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, "AnonHugePages:", 14)) {
+			*kb = strtoull(l + 14, NULL, 10);
+			r = 0;
+			break;
+		}
+out:
+	lg_buf_free(&b);
+	return r;
+}
+
 void lg_procinfo_free(struct lg_procinfo *pi)
 {
 	lg_buf_free(&pi->auxv);

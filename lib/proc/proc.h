@@ -95,6 +95,11 @@ int lg_procinfo_read(pid_t pid, struct lg_procinfo *pi, struct lg_error *err);
  * enough to poll while waiting for a process to stop.  0, -ENOENT when
  * there is no such process, -EINVAL when the file cannot be parsed. */
 int lg_proc_state(pid_t pid, char *state);
+/* AnonHugePages of /proc/PID/smaps_rollup (4.14): the process's anonymous
+ * memory mapped by transparent huge pages (PMD-mapped), in KiB.  It walks
+ * every page table: read it while the process runs.  0, -ENOENT, or
+ * -ENODATA when the kernel shows no such line (no THP). */
+int lg_proc_anon_huge_kb(pid_t pid, uint64_t *kb);
 void lg_procinfo_free(struct lg_procinfo *pi);
 
 /* Per-thread facts from /proc/PID/task/TID/{stat,status}. Times in clock ticks. */

@@ -93,7 +93,7 @@ int lg_tracker_open(enum lg_track_kind kind, const struct lg_track_probe *probe,
 	t->ops = backend(kind);
 	t->pid = g->pid;
 	t->opts = (struct lg_track_opts)LG_TRACK_OPTS_DEFAULT;
-	t->uffd = t->pagemap = t->clear_refs = -1;
+	t->uffd = t->pagemap = t->clear_refs = t->pidfd = t->kpageflags = -1;
 	if ((r = t->ops->open(t, probe, g, err))) {
 		lg_tracker_close(t, NULL, NULL);
 		return r;
@@ -138,6 +138,16 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *rg, size_t n
 int lg_tracker_maywrite(struct lg_tracker *t, uint64_t start, uint64_t end)
 {
 	return t->ops->maywrite ? t->ops->maywrite(t, start, end) : -ENOTSUP;
+}
+
+const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t)
+{
+	return &t->thp;
+}
+
+void lg_tracker_set_stop(struct lg_tracker *t, struct lg_tgroup *g)
+{
+	t->stop = g;
 }
 
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,

@@ -100,9 +100,37 @@ int lg_tracker_collect(struct lg_tracker *t, const struct lg_range *r, size_t n,
  * cannot tell, another -errno when the kernel would not say. */
 int lg_tracker_maywrite(struct lg_tracker *t, uint64_t start, uint64_t end);
 
+/* What the tracker did to the target's huge pages so far (all zeros but
+ * for soft-dirty). */
+const struct lg_track_thp *lg_tracker_thp(const struct lg_tracker *t);
+
+/* The group of the stop the next collects run in (stopped with
+ * PTRACE_O_TRACESYSGOOD), or NULL: where process_madvise(2) is not allowed
+ * (no CAP_SYS_NICE), soft-dirty injects madvise(2) into one of its threads
+ * to split huge pages (lib/ptrace/inject.h: the target survives our death
+ * at any instant). */
+void lg_tracker_set_stop(struct lg_tracker *t, struct lg_tgroup *g);
+
 /* Append the populated pages of [start, end) to POP, arming nothing. */
 int lg_tracker_populated(struct lg_tracker *t, uint64_t start, uint64_t end,
 			 struct lg_ranges *pop, struct lg_error *err);
+
+/* Soft-dirty and transparent huge pages: what the tracker did to the
+ * target's huge pages, and undid at close (--verbose, --stats). */
+struct lg_track_thp {
+	uint64_t whole;			/* 2 MiB chunks found written whole by a pass */
+	uint64_t split;			/* asked to split (each chunk counted once) */
+	uint64_t again;			/* asked again: whole again after the split */
+	uint64_t refused;		/* chunks the kernel would not advise */
+	uint64_t deferred;		/* left to a later pass by the time budget */
+	uint64_t injected;		/* of the splits, by madvise(2) run in the target */
+	uint64_t split_ns, max_split_ns;	/* all splits; the longest pass's */
+	uint64_t collapsed;		/* split chunks collapsed again at close */
+	uint64_t collapse_skipped;	/* not fully present any more: left split */
+	uint64_t collapse_refused;
+	uint64_t collapse_ns;
+	char why[320];			/* why no split or no collapse was done */
+};
 
 /* Timings of the teardown, for --verbose and --stats. */
 struct lg_track_teardown {
@@ -110,6 +138,7 @@ struct lg_track_teardown {
 	uint64_t chunks;		/* UFFDIO_WRITEPROTECT calls */
 	uint64_t max_chunk_ns;		/* the longest of them */
 	uint64_t max_unregister_ns;	/* the longest UFFDIO_UNREGISTER */
+	struct lg_track_thp thp;	/* soft-dirty only */
 };
 
 /* Undo everything without stalling the target: write protection is removed
@@ -127,8 +156,15 @@ struct lg_track_opts {
 	 * teardown. */
 	uint64_t unprotect_chunk;
 	uint64_t unregister_chunk;
+	/* soft-dirty: split the huge pages written whole, and collapse them
+	 * again at close (both on by default); split for at most this long
+	 * in one stop (0: no bound). */
+	bool thp_split;
+	bool thp_collapse;
+	uint64_t thp_split_budget_ns;
 };
-#define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20 }
+#define LG_TRACK_OPTS_DEFAULT { .unprotect_chunk = 32ull << 20, .unregister_chunk = 32ull << 20, \
+				.thp_split = true, .thp_collapse = true }
 
 void lg_tracker_set_opts(struct lg_tracker *t, const struct lg_track_opts *o);
 

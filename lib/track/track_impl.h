@@ -29,6 +29,24 @@ struct lg_tracker {
 	int clear_refs;		/* soft-dirty: /proc/PID/clear_refs */
 	uint64_t *pmbuf;	/* soft-dirty, none: LG_TRACK_PMBUF entries */
 	struct page_region *vec;	/* uffd: LG_TRACK_VEC regions */
+	/* soft-dirty and huge pages */
+	int pidfd;		/* for process_madvise(2) */
+	int kpageflags;		/* /proc/kpageflags (root only), or -1 */
+	struct lg_track_chunk *chunks;	/* chunks split, address order */
+	size_t nchunks, chunks_cap;
+	bool no_split, no_collapse;	/* the kernel refused: do not ask again */
+	struct lg_ranges holes;		/* soft-dirty: holes at the last re-arming collect */
+	struct lg_tgroup *stop;		/* the current stop, for injected madvise(2) */
+	bool inject;			/* process_madvise refused: inject madvise(2) */
+	bool no_inject;			/* and that failed too */
+	struct lg_track_thp thp;
+};
+
+/* A 2 MiB chunk the soft-dirty tracker split, and how often it asked. */
+struct lg_track_chunk {
+	uint64_t addr;
+	unsigned asked;
+	bool huge;	/* /proc/kpageflags said so: collapsed again at close */
 };
 
 /* A backend.  track.c makes T (kind, ops, pid and opts set, descriptors

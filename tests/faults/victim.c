@@ -21,6 +21,7 @@
  *                values it keeps in general and vector registers
  *   seccomp      one more thread, whose seccomp filter kills the process on
  *                userfaultfd(2)
+ *   seccomp-all  that filter on every thread, installed before they start
  *   uffd         one more thread that serves a shared memfd's missing pages
  *                through its own userfaultfd, and one that reads them
  *   churn        threads come and go, children fork and exec, memory is
@@ -278,7 +279,8 @@ __asm__(".text\n"
 
 /* --- seccomp: a thread that must never run userfaultfd(2) ----------------- */
 
-static void *seccomp_main(void *arg)
+/* The filter: userfaultfd(2) kills the process.  0, or -1 with the harm said. */
+static int install_filter(void)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -287,12 +289,19 @@ static void *seccomp_main(void *arg)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { LG_ARRAY(f), f };
-	(void)arg;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
 		harm("seccomp: cannot install the filter: %s", strerror(errno));
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+static void *seccomp_main(void *arg)
+{
+	(void)arg;
+	if (install_filter())
+		return NULL;
 	for (;;) {
 		usleep(500);
 		__atomic_add_fetch(&S->progress[5], 1, __ATOMIC_RELAXED);
@@ -496,7 +505,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: victim busy|spin|seccomp|uffd|churn|exit|leader-exit STATUS\n");
+		fprintf(stderr, "usage: victim busy|spin|seccomp|seccomp-all|uffd|churn|exit|leader-exit STATUS\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -527,6 +536,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "victim: userfaultfd set-up failed: %s\n", strerror(errno));
 		return 3;
 	}
+	/* seccomp-all: every thread inherits the filter, the leader's
+	 * status shows it. */
+	if (!strcmp(mode, "seccomp-all") && install_filter())
+		return 3;
 	start(beat_main, NULL);
 	start(writer_main, (void *)0);
 	start(writer_main, (void *)1);

@@ -20,6 +20,9 @@
  *                            way a copy-before-write snapshot would (read the
  *                            page, then un-protect it, which wakes the thread)
  *
+ *   mmtool as UID PROG ARGS...
+ *                            run PROG as UID (and gid UID), without capabilities
+ *
  * Each prints one line per fact as "key value ..." and exits 0 when the
  * operation worked, 1 when the kernel refused it (the line says how), 2 on
  * usage or environment errors. */
@@ -35,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -375,6 +379,17 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		goto usage;
+	if (!strcmp(argv[1], "as") && argc >= 4) {
+		/* Run PROG as UID (gid the same, no groups, no capabilities). */
+		uid_t uid = (uid_t)atoi(argv[2]);
+		if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
+			fprintf(stderr, "mmtool as %u: %s\n", (unsigned)uid, strerror(errno));
+			return 2;
+		}
+		execv(argv[3], argv + 3);
+		fprintf(stderr, "mmtool as: %s: %s\n", argv[3], strerror(errno));
+		return 2;
+	}
 	pid = (pid_t)atoi(argv[2]);
 	if (!strcmp(argv[1], "huge") && argc == 3)
 		return cmd_huge(pid);
@@ -390,6 +405,7 @@ int main(int argc, char **argv)
 		return cmd_uffd_sync(pid, atof(argv[3]), r, nr);
 	}
 usage:
-	fprintf(stderr, "usage: mmtool huge|split|collapse PID | uffd-sync PID SECONDS ADDR LEN...\n");
+	fprintf(stderr, "usage: mmtool huge|split|collapse PID | uffd-sync PID SECONDS ADDR LEN... | "
+		"as UID PROG ARGS...\n");
 	return 2;
 }

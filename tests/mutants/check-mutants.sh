@@ -39,6 +39,7 @@ declare -A never=(
 declare -A exempt=(
 	[doc-options]="exit1-but-version wrong-byte: reads only --help and --version, which that mutant answers truly, and writes no core"
 	[completion]="exit1-but-version wrong-byte: runs only lgcore --help, which that mutant answers truly, and writes no core"
+	[probe]="wrong-byte: checks what --probe says against the tracker the dumps' --stats name, not the cores' bytes (the other tests do)"
 )
 
 real=$top_builddir/src/lgcore
