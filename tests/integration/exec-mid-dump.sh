@@ -15,7 +15,11 @@ for mode in precopy snapshot; do
 	[ "$(grep -c . "$ERR")" = 1 ] || lg_fail "$mode: more than one line on stderr: $(head -c 300 "$ERR")"
 	lg_no_core "$T/ex-$mode.$pid"
 	ls "$T" | grep -q "^\.ex-$mode" && lg_fail "$mode: a temporary file is left: $(ls -a "$T")"
-	for i in $(seq 100); do grep -q '^execed=1' "$TOUT" && break; sleep 0.1; done
+	for i in $(seq 100); do
+		grep -q '^execed=1' "$TOUT" && break
+		[ "$RC" = 1 ] && grep -q '^lgcore: failed' "$ERR" || break	# no dump that could make it exec
+		sleep 0.1
+	done
 	grep -q '^execed=1' "$TOUT" || lg_fail "$mode: target $pid did not exec (or not during the dump)"
 	lg_check_running "$pid" "after the execve during a $mode dump"
 	grep -q '^VmFlags:.* uw' "/proc/$pid/smaps" 2>/dev/null &&

@@ -7,12 +7,13 @@
  *   VmFlags: lgcore's set-up stop is over, its passes or its copy have
  *   begun; the snapshot mode's stop can be too short to see) it execs
  *   itself with --execed, which prints "execed=1" and, on SIGUSR1, exits
- *   0.  Without a dump within 60 s it exits 1.
+ *   0.  Without a dump within 60 s, or on SIGUSR1 before one, it exits 1.
  *   --stay: never execs; a big process to dump, which declares its first
  *   MiB (region "head") and on SIGUSR1 checks that its memory still holds
  *   the pattern. */
 #include "tcommon.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,12 @@ int main(int argc, char **argv)
 	}
 	for (polls = 0; polls < 60L * 1000 * 1000 / 50; polls++) {
 		long t = tracer_pid();
+		sigset_t pend;
+		/* SIGUSR1 (blocked) before any dump: the test is over. */
+		if (!sigpending(&pend) && sigismember(&pend, SIGUSR1)) {
+			tc_fail("SIGUSR1 came before a dump made it exec");
+			return 1;
+		}
 		if (t > 0)
 			attached = 1;
 		else if ((t == 0 && attached) || (polls % 20 == 0 && uffd_wp_registered())) {
