@@ -15,6 +15,7 @@
 #include "dump/dump.h"
 #include "dump/precopy.h"
 #include "dump/snapshot.h"
+#include "elfcore/elfcore.h"
 #include "proc/proc.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
@@ -140,8 +141,13 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 	int r, claim;
 
 	*stats_err = 0;
-	if ((r = lg_target_check(pid, err)))
+	if ((r = lg_target_check(pid, err))) {
+		/* As any failed dump: no file, a stale one included, under
+		 * the final name. */
+		if (path)
+			lg_core_file_remove_stale(path);
 		return r;
+	}
 	/* Only a claim held by another dumper stops us: without sockets (a
 	 * sandbox) we dump unclaimed, as before claims existed. */
 	r = lg_claim(pid, &claim, err);
@@ -183,7 +189,7 @@ out:
 	if (lg_target_mm_replaced(&mm)) {
 		/* Even a dump that ended: part of it may be of the old image. */
 		if (!r && path)
-			unlink(path);
+			lg_core_file_remove_stale(path);
 		r = lg_failx(err, ESRCH, "the process executed a new program (execve) during the dump");
 	}
 	lg_target_mm_close(&mm);
