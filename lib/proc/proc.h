@@ -122,7 +122,7 @@ int lg_status_field(const char *status, const char *key, char *out, size_t outle
 /* Before a dump (lib/proc/target.c): PID must be a live user process
  * other than lgcore whose /proc files we may read.  Returns 0, or -errno
  * with a one-line reason: no such process, lgcore itself, a kernel
- * thread, a zombie, another user's or a non-dumpable process. */
+ * thread, another user's or a non-dumpable process. */
 int lg_target_check(pid_t pid, struct lg_error *err);
 
 /* The address space a dump starts on: after a failed dump,

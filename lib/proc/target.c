@@ -107,15 +107,18 @@ int lg_target_check(pid_t pid, struct lg_error *err)
 	if (!stat_fields(pid, &state, &flags, &start) && (flags & LG_PF_KTHREAD))
 		return lg_failx(err, EINVAL, "process %d (%s) is a kernel thread: it has no user memory to dump",
 				(int)pid, comm);
-	if (state == 'Z' || state == 'X')
-		return lg_failx(err, ESRCH, "process %d (%s) has exited (a zombie): it has no memory to dump",
-				(int)pid, comm);
 	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = errno;
 		if (r == EACCES || r == EPERM)
 			return explain_eacces(pid, comm, err);
+		/* The leader's /proc files that need its mm answer ESRCH once
+		 * it has exited, even while other threads run on. */
+		if (r == ESRCH && (state == 'Z' || state == 'X'))
+			return lg_failx(err, ESRCH,
+					"the main thread of process %d (%s) has exited: its /proc files "
+					"(auxv, maps) are gone, so it cannot be dumped", (int)pid, comm);
 		return r == ENOENT ? lg_failx(err, ESRCH, "no such process") : lg_fail(err, r, "cannot open %s", path);
 	}
 	close(fd);
