@@ -8,11 +8,14 @@
  *   begun; the snapshot mode's stop can be too short to see) it execs
  *   itself with --execed, which prints "execed=1" and, on SIGUSR1, exits
  *   0.  Without a dump within 60 s, or on SIGUSR1 before one, it exits 1.
+ *   --leader-exit: no memory; a second thread prints "ready=1" and waits
+ *   for SIGUSR1 (then exit 0) while the main thread calls pthread_exit.
  *   --stay: never execs; a big process to dump, which declares its first
  *   MiB (region "head") and on SIGUSR1 checks that its memory still holds
  *   the pattern. */
 #include "tcommon.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,14 @@ static long tracer_pid(void)
 	return p ? strtol(p + 10, NULL, 10) : -1;
 }
 
+static void *waiter(void *arg)
+{
+	(void)arg;
+	tc_kv("ready", "1");
+	tc_wait_usr1();
+	exit(tc_failures() ? 1 : 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec nap = { 0, 50 * 1000 };
@@ -63,6 +74,12 @@ int main(int argc, char **argv)
 		tc_kv("execed", "1");
 		tc_wait_usr1();
 		return tc_failures() ? 1 : 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--leader-exit")) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, waiter, NULL))
+			return 1;
+		pthread_exit(NULL);
 	}
 	if (argc > 1 && !strcmp(argv[1], "--stay")) {
 		stay = 1;
