@@ -19,6 +19,7 @@
 #include "dump/precopy.h"
 #include "dump/probe.h"
 #include "dump/snapshot.h"
+#include "elfcore/elfcore.h"
 #include "proc/proc.h"
 
 enum { EXIT_DUMP_FAILED = 1, EXIT_USAGE = 2 };
@@ -261,21 +262,28 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 	struct lg_precopy_result pres;
 	struct lg_buf b = { 0 };
 	bool precopy = mode == MODE_PRECOPY;
+	struct lg_target_mm mm;
 	int r, claim;
 
+	*stats_err = 0;
+	if ((r = lg_target_check(pid, err))) {
+		/* As any failed dump: no file, a stale one included, under
+		 * the final name. */
+		if (path)
+			lg_core_file_remove_stale(path);
+		return r;
+	}
 	/* Only a claim held by another dumper stops us: without sockets (a
 	 * sandbox) we dump unclaimed, as before claims existed. */
 	r = lg_claim(pid, &claim, err);
 	if (r == -EBUSY)
 		return r;
-	*stats_err = 0;
+	lg_target_mm_open(&mm, pid);
 	if (mode == MODE_SNAPSHOT) {
 		r = dump_snapshot(pid, path, popts, verbose, stats ? &b : NULL, res, err);
 		if (stats)
 			*stats_err = b.len ? write_stats(stats, &b) : -ENOMEM;
-		lg_buf_free(&b);
-		lg_claim_release(claim);
-		return r;
+		goto out;
 	}
 	if (!precopy) {
 		struct lg_dump_opts so = { .all = popts->all, .progress = popts->progress };
@@ -302,6 +310,16 @@ static int dump(pid_t pid, const char *path, enum mode mode, const struct lg_pre
 	if (stats)
 		*stats_err = lg_precopy_report_json(&pres, precopy ? "precopy" : "stop", &b) ?
 				     -ENOMEM : write_stats(stats, &b);
+out:
+	/* Whatever failed (a PAGEMAP_SCAN, a uffd ioctl, a read: ESRCH on
+	 * the old address space), an execve of the target is the cause. */
+	if (lg_target_mm_replaced(&mm)) {
+		/* Even a dump that ended: part of it may be of the old image. */
+		if (!r && path)
+			lg_core_file_remove_stale(path);
+		r = lg_failx(err, ESRCH, "the process executed a new program (execve) during the dump");
+	}
+	lg_target_mm_close(&mm);
 	lg_buf_free(&b);
 	lg_claim_release(claim);
 	return r;

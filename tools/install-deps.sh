@@ -8,12 +8,13 @@ set -e
 # toolchain that builds its target, the JDK for jhsdb and javac.  bindfs:
 # a FUSE file system without O_TMPFILE, for tests/faults/no-tmpfile.sh.
 # zstd and pv: lgcore -o - through a compressor and a slow reader.
+# clang and libclang-rt-dev (libFuzzer, ASan, UBSan): make check-fuzz.
 # bash-completion: the framework tests/integration/completion.sh loads
 # completion/lgcore into.
 pkgs="autoconf automake make gcc pkg-config libdw-dev libelf-dev libunwind-dev check
       elfutils gdb procps util-linux strace python3
       lldb-16 python3-lldb-16 python3-drgn delve golang-go openjdk-17-jdk-headless
-      bindfs zstd pv bash-completion"
+      bindfs zstd pv bash-completion clang libclang-rt-dev"
 if [ "$(id -u)" = 0 ]; then as_root=""; else as_root="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $as_root apt-get update -qq

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
@@ -473,11 +474,37 @@ int lg_core_file_write(struct lg_core_file *f, uint64_t off, const void *vbuf, s
 	return 0;
 }
 
+/* Whether F->dir still names the directory F->dirfd is: a directory
+ * renamed, removed or replaced during the dump makes the path we would
+ * print name no core.  Returns 0, or -ESTALE with ERR set (not ENOENT,
+ * which the snapshot mode would answer by trying the stop mode), or
+ * another -errno. */
+static int check_dir(const struct lg_core_file *f, struct lg_error *err)
+{
+	struct stat at, now;
+	char proc[64], where[PATH_MAX];
+	ssize_t n;
+
+	if (fstat(f->dirfd, &at) < 0)
+		return lg_fail(err, errno, "cannot stat the output directory %s", f->dir);
+	if (stat(f->dir, &now) == 0 && now.st_dev == at.st_dev && now.st_ino == at.st_ino)
+		return 0;
+	if (at.st_nlink == 0)
+		return lg_failx(err, ESTALE, "the output directory %s was removed during the dump", f->dir);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->dirfd);
+	n = readlink(proc, where, sizeof(where) - 1);
+	where[n > 0 ? n : 0] = 0;
+	if (n > 0)
+		return lg_failx(err, ESTALE, "the output directory %s was moved to %s during the dump", f->dir,
+				where);
+	return lg_failx(err, ESTALE, "the output directory %s was moved during the dump", f->dir);
+}
+
 int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const struct lg_buf *tail,
 			uint64_t tail_off, struct lg_error *err)
 {
 	char proc[64];
-	int r;
+	int r, r2;
 
 	/* Not named if the user asked us to stop. */
 	if ((r = lg_cancel_check(err)))
@@ -502,7 +529,11 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 			if (!linkat(AT_FDCWD, proc, f->dirfd, f->tmpname, AT_SYMLINK_FOLLOW))
 				break;
 			if (errno != EEXIST || tries > 100) {
-				r = lg_fail(err, errno, "cannot name the core file in %s", f->dir);
+				r = -errno;
+				if (!(r2 = check_dir(f, err)))
+					lg_fail(err, -r, "cannot name the core file in %s", f->dir);
+				else
+					r = r2;
 				free(f->tmpname);
 				f->tmpname = NULL;
 				return r;
@@ -518,6 +549,14 @@ int lg_core_file_commit(struct lg_core_file *f, const Elf64_Ehdr *eh, const stru
 	}
 	free(f->tmpname);
 	f->tmpname = NULL;
+	/* After the rename, so that a move just before it is seen too (one
+	 * after this check still goes unseen): the core leaves with its
+	 * directory, and "Saved corefile PATH" would name nothing.  Such a
+	 * dump fails and takes its core back. */
+	if ((r = check_dir(f, err))) {
+		unlinkat(f->dirfd, f->base, 0);
+		return r;
+	}
 	keeper_say(f, "C", 1);
 	close(f->fd);
 	f->fd = -1;

@@ -145,4 +145,23 @@ void lg_fileids_free(struct lg_fileids *f);
 /* Parse one "Key:\tvalue" hex field (SigPnd...) or decimal field of a status text. */
 int lg_status_field(const char *status, const char *key, char *out, size_t outlen);
 
+/* Before a dump (lib/proc/target.c): PID must be a live user process
+ * other than lgcore whose /proc files we may read.  Returns 0, or -errno
+ * with a one-line reason: no such process, lgcore itself, a kernel
+ * thread, another user's or a non-dumpable process. */
+int lg_target_check(pid_t pid, struct lg_error *err);
+
+/* The address space a dump starts on: after a failed dump,
+ * lg_target_mm_replaced() says whether the process lives on with another
+ * one (it called execve(2) meanwhile).  Best effort: never replaced if
+ * the open failed. */
+struct lg_target_mm {
+	int fd;				/* /proc/PID/pagemap of the dumped mm */
+	pid_t pid;
+	unsigned long long start;	/* start time, against pid reuse */
+};
+void lg_target_mm_open(struct lg_target_mm *m, pid_t pid);
+bool lg_target_mm_replaced(const struct lg_target_mm *m);
+void lg_target_mm_close(struct lg_target_mm *m);
+
 #endif

@@ -24,6 +24,26 @@
  * in its own state; the only leftover is what the injected calls created
  * (a descriptor, between a userfaultfd() and its close()).
  *
+ * That window of lg_inject_userfaultfd() is open from the exit stop of the
+ * injected userfaultfd(2) (the descriptor is in the target's table) to the
+ * exit stop of the injected close(2): reading the result, pidfd_open +
+ * pidfd_getfd, writing the frame again and two more stops, about 0.3 ms
+ * on a loaded 2-vCPU machine (the long fault matrix: 56 of 511 SIGKILLs
+ * 5 us apart in the set-up stop of the busy victim).  A SIGKILL of lgcore
+ * inside it leaves the target one O_CLOEXEC descriptor
+ * anon_inode:[userfaultfd] on which UFFDIO_API was never called and
+ * nothing is registered (registration uses our copy, after the close): no
+ * fault ever goes to it, it pins the mm_struct only (mmgrab, not its
+ * memory), is closed by an execve and costs one descriptor slot.  It
+ * cannot be closed without a tracer: no code in the target runs
+ * close(fd) and then returns into the frame's rt_sigreturn (the
+ * trampoline's syscall returns into whatever follows it; a "syscall; ret"
+ * gadget chained to the frame would still need one PTRACE_SETREGSET after
+ * the userfaultfd exit stop, a shorter window but not none); a clone
+ * without CLONE_FILES to hold the descriptor in a separate table leaves a
+ * zombie child (no exit signal, so no autoreap) or, as a thread, a second
+ * frame on a stack the released target may overwrite.
+ *
  * A thread is used only if that is safe: not group-stopped (it would go to
  * user mode once), no signal of its own held by us, a native 64-bit
  * thread, no user shadow stack (a forged sigreturn has no token there),

@@ -30,6 +30,10 @@
  *                variable VICTIM_EXIT_US)
  *   leader-exit  the main thread calls pthread_exit after EXIT_US; the
  *                others exit the process 100 ms later
+ *
+ * VICTIM_BALLAST_MIB=N (environment): N MiB more of private anonymous
+ * memory, written once at start and then a page every 50 us (20k pages/s),
+ * to measure what the size of a dump costs the target.
  */
 #ifndef _GNU_SOURCE
 # define _GNU_SOURCE
@@ -498,6 +502,39 @@ static void *exiter_main(void *arg)
 	exit((int)(uintptr_t)arg);
 }
 
+/* --- the ballast (VICTIM_BALLAST_MIB) ---------------------------------------- */
+
+static uint8_t *ballast;
+static size_t ballast_len;
+
+static int ballast_setup(size_t mib)
+{
+	if (!mib)
+		return 0;
+	ballast_len = mib << 20;
+	ballast = mmap(NULL, ballast_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ballast == MAP_FAILED) {
+		ballast = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < ballast_len; i += PAGE)
+		ballast[i] = 1;
+	return 0;
+}
+
+static void *ballast_main(void *arg)
+{
+	struct timespec t = { 0, 50000 };
+	size_t i = 0;
+
+	(void)arg;
+	for (;;) {
+		ballast[(i++ * PAGE) % ballast_len]++;
+		nanosleep(&t, NULL);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -532,6 +569,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "victim: cannot write its facts in $LG_FACTS: %s\n", strerror(errno));
 		return 2;
 	}
+	if (getenv("VICTIM_BALLAST_MIB") && ballast_setup(strtoull(getenv("VICTIM_BALLAST_MIB"), NULL, 10))) {
+		fprintf(stderr, "victim: cannot map the ballast: %s\n", strerror(errno));
+		return 2;
+	}
 	if (!strcmp(mode, "uffd") && uffd_setup()) {
 		fprintf(stderr, "victim: userfaultfd set-up failed: %s\n", strerror(errno));
 		return 3;
@@ -541,6 +582,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "seccomp-all") && install_filter())
 		return 3;
 	start(beat_main, NULL);
+	if (ballast)
+		start(ballast_main, NULL);
 	start(writer_main, (void *)0);
 	start(writer_main, (void *)1);
 	start(sleeper_main, NULL);

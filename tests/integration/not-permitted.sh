@@ -1,7 +1,8 @@
 #!/bin/bash
 # lgcore run as "nobody" against a root target: exit 1, "lgcore: failed to
-# create core.PID: <permission denied / operation not permitted>", no file,
-# target untouched; root's lgcore dumps it.
+# create core.PID: permission denied: process PID (NAME) belongs to uid 0,
+# lgcore runs as uid N (...)" (not an error reading /proc/PID/auxv), no
+# file, target untouched; root's lgcore dumps it.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 lg_need_lgcore
 [ "$(id -u)" = 0 ] || lg_skip "needs root (to run the target as root and lgcore as nobody)"
@@ -18,7 +19,9 @@ OUT=$T/nobody.out ERR=$T/nobody.err
 (cd "$T/out" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	"$LGCORE" "$TPID") >"$OUT" 2>"$ERR"
 RC=$?
-lg_expect_fail "$T/out" core "$TPID" 'permission denied|operation not permitted'
+lg_expect_fail "$T/out" core "$TPID" \
+	"^permission denied: process $TPID \\(target-threads\\) belongs to uid 0, lgcore runs as uid $(id -u nobody) \\(another user's process needs root or CAP_SYS_PTRACE\\)\$"
+[ "$(grep -c . "$ERR")" = 1 ] || lg_fail "more than one line on stderr: $(head -c 300 "$ERR")"
 lg_no_core "$T/out/core.$TPID"
 [ -z "$(ls -A "$T/out")" ] || lg_fail "files left behind: $(ls -A "$T/out")"
 lg_check_running "$TPID" "after the refused dump"

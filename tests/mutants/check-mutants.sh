@@ -34,6 +34,7 @@ declare -A never=(
 	[lcorecheck-gcore]="diffs gcore's cores"
 	[lcorecheck-kernel]="diffs a kernel core with gcore's"
 	[lcorecheck-mutate]="reads damaged gcore cores"
+	[lcorecheck-fuzz-regressions]="reads the fuzzer's stored inputs"
 )
 # Tests that run lgcore but are not expected to catch some mutants.
 declare -A exempt=(

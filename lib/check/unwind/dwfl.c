@@ -236,6 +236,18 @@ int lg_unwind_dwfl(struct lg_unwind *u, struct lg_backtrace *out)
 			out->error = NULL;
 		return 0;
 	}
+	/* libdwfl (elfutils 0.188's core_next_thread) takes an NT_PRSTATUS
+	 * whose pr_pid is 0 for the end of its thread list and a negative
+	 * one for an error, and in both cases leaks its 16-byte iterator:
+	 * such a core's threads are not handed to it (the fuzzer found it). */
+	for (size_t i = 0; i < u->core->nthreads; i++) {
+		const struct lg_core_thread *t = &u->core->threads[i];
+		if (t->prstatus && t->tid <= 0) {
+			if (asprintf(&out->error, "not run: NT_PRSTATUS %zu has thread id %d", i, t->tid) < 0)
+				out->error = NULL;
+			return 0;
+		}
+	}
 	r = dwfl_getthreads(u->dwfl, thread_cb, &a);
 	if (a.oom)
 		return -ENOMEM;
