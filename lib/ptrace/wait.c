@@ -209,10 +209,14 @@ int lg_ptrace_wait(struct lg_tgroup *g, struct lg_thread *t, int *status, struct
 		if (now >= deadline && !dying) {
 			/* A thread that is runnable and only waits for a CPU
 			 * (a loaded machine) gets more time; one stuck in a
-			 * sleep does not. */
+			 * sleep does not.  So does one already in its
+			 * tracing stop ('t'): the kernel sets that state
+			 * before it notifies the tracer (do_signal_stop,
+			 * ptrace_stop), so its report is under way (seen
+			 * under qemu TCG on 6.1: 't' at the deadline). */
 			unsigned long flags = 0;
-			if (thread_state(g->pid, t->tid, &flags) == 'R' &&
-			    now - start < 5ull * timeout_ms * 1000000ull)
+			char st = thread_state(g->pid, t->tid, &flags);
+			if ((st == 'R' || st == 't') && now - start < 5ull * timeout_ms * 1000000ull)
 				deadline = now + (uint64_t)timeout_ms * 1000000ull;
 		}
 		if (now >= deadline) {
